@@ -1,0 +1,323 @@
+"""Assignments: what a lab requires, as data a teacher can edit.
+
+Theory of operation: an assignment is a TOML file (the bundled ones live in
+``assignments/``; a teacher may pass a path to their own).  It names the
+program's role (server or client), how to start it, which probe suite it is
+graded by and which probes run with what weight, tier and timeout, plus the
+protocol strings and parameters the probes use.  Loading validates every key:
+an unknown key, a wrong type or an unknown probe is rejected with the file,
+the key and the reason (:class:`grader.errors.AssignmentError`).
+
+Format (every key but ``id``, ``role`` and ``suite`` is optional)::
+
+    id = "tcp-echo-server"
+    title = "TCP echo server"
+    lab = 1                                 # number in the lab catalogue
+    role = "server"                         # or "client"
+    suite = "stream-echo"                   # the probe family
+    entry = "server.py"                     # entry point in a folder submission
+    command = "python {entry} {host} {port}"  # {extra} and {message} also exist
+    port = 65432                            # pin the port (submissions that hard-code it)
+    reference = "tcp_echo_server.py"        # the bundled reference program
+    readiness = "tcp"                       # "tcp" (listening) or "udp" (bound)
+    extra = []                              # extra argv words, {workdir} substituted;
+                                            # {scratch}: a fresh grader-owned folder per instance
+    [timeouts]                              # seconds
+    startup = 5.0
+    reply = 2.0
+    [limits]
+    memory_mb = 256
+    processes = 64
+    cpus = 1.0
+    [docker]
+    image = "python:3.12-slim"
+    [protocol]                              # free-form, read by the suite's probes
+    [probes."echo/one-message"]             # listed probes run, in this order
+    weight = 2
+    tier = "required"                       # or "informational"
+    timeout = 10.0
+    params = { }                            # free-form, read by that probe
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AssignmentError, UsageError
+from grader.launch.base import Limits
+from grader.probes import REGISTRY, load_all
+from grader.probes.registry import ProbeSpec
+from grader.verdict import Tier
+
+#: Folder of the bundled assignment files.
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+#: Folder of the bundled reference programs.
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+#: The image a Docker run uses unless the assignment or command line says otherwise.
+DEFAULT_IMAGE = "python:3.12-slim"
+
+_TOP_KEYS = {
+    "id", "title", "lab", "role", "suite", "entry", "command", "port", "reference",
+    "readiness", "extra", "timeouts", "limits", "docker", "protocol", "probes", "description",
+}
+_PROBE_KEYS = {"weight", "tier", "timeout", "params"}
+_TIMEOUT_KEYS = {"startup", "reply"}
+_LIMIT_KEYS = {"memory_mb", "processes", "cpus", "output_kb"}
+_DOCKER_KEYS = {"image"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeConfig:
+    """One probe as the assignment runs it: the registered spec plus overrides.
+
+    ``id`` is the stable hierarchical id ``<assignment>/<category>/<name>``.
+    """
+
+    id: str
+    spec: ProbeSpec
+    weight: float
+    tier: Tier
+    timeout: float
+    params: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        """``category/name``."""
+        return self.spec.name
+
+    @property
+    def category(self) -> str:
+        """The probe's category, e.g. ``echo``."""
+        return self.spec.category
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timeouts:
+    """``startup``: seconds to wait for readiness; ``reply``: seconds to wait for an answer."""
+
+    startup: float = 5.0
+    reply: float = 2.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assignment:
+    """A validated assignment (see the module docstring for the file format)."""
+
+    id: str
+    title: str
+    lab: int | None
+    role: str
+    suite: str
+    entry: str
+    command: str
+    port: int | None
+    reference: str | None
+    readiness: str
+    extra: tuple[str, ...]
+    timeouts: Timeouts
+    limits: Limits
+    image: str
+    protocol: Mapping[str, Any]
+    probes: tuple[ProbeConfig, ...]
+    description: str
+    source: Path = field(compare=False)
+
+    def probe(self, name: str) -> ProbeConfig:
+        """The configured probe ``category/name``; KeyError if not run by this assignment."""
+        for config in self.probes:
+            if config.name == name:
+                return config
+        raise KeyError(name)
+
+
+def bundled() -> list[Path]:
+    """The bundled assignment files, sorted by lab number then id."""
+    paths = list(ASSIGNMENTS_DIR.glob("*.toml"))
+    return sorted(paths, key=lambda p: (_peek_lab(p), p.stem))
+
+
+def _peek_lab(path: Path) -> int:
+    try:
+        lab = tomllib.loads(path.read_text()).get("lab", 999)
+        return int(lab) if isinstance(lab, int) else 999
+    except (OSError, tomllib.TOMLDecodeError):
+        return 999
+
+
+def resolve(name_or_path: str) -> Path:
+    """Find an assignment by bundled id or by file path.
+
+    Raises :class:`UsageError` naming the known ids when neither matches.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise UsageError(f"assignment file not found: {name_or_path}")
+        return candidate
+    bundled_path = ASSIGNMENTS_DIR / f"{name_or_path}.toml"
+    if bundled_path.is_file():
+        return bundled_path
+    known = ", ".join(p.stem for p in bundled())
+    raise UsageError(f"unknown assignment {name_or_path!r} (known: {known})")
+
+
+def load(name_or_path: str) -> Assignment:
+    """Load and validate an assignment by id or path.
+
+    Raises :class:`UsageError` (not found) or :class:`AssignmentError` (invalid).
+    """
+    path = resolve(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AssignmentError(f"{path}: malformed TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssignmentError(f"{path}: cannot read: {exc}") from None
+    return parse(data, source=path)
+
+
+class _Checker:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, key: str, reason: str) -> AssignmentError:
+        return AssignmentError(f"{self.source}: key '{key}': {reason}")
+
+    def unknown(self, table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"{prefix}{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def get(self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...],
+            default: Any, prefix: str = "") -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(prefix + key, f"expected {_kind_name(kinds)}, got a boolean")
+        if not isinstance(value, kinds):
+            raise self.fail(prefix + key, f"expected {_kind_name(kinds)}, got {type(value).__name__}")
+        return value
+
+    def positive(self, table: Mapping[str, Any], key: str, default: float, prefix: str) -> float:
+        value = float(self.get(table, key, (int, float), default, prefix))
+        if value <= 0:
+            raise self.fail(prefix + key, f"must be positive, got {value}")
+        return value
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a table", bool: "a boolean"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
+    """Validate parsed TOML ``data`` into an :class:`Assignment`; raises AssignmentError."""
+    load_all()
+    check = _Checker(source)
+    check.unknown(data, _TOP_KEYS, "")
+    if "id" not in data:
+        raise check.fail("id", "missing")
+    ident = check.get(data, "id", str, "")
+    role = check.get(data, "role", str, "")
+    if role not in ("server", "client"):
+        raise check.fail("role", f"must be 'server' or 'client', got {role!r}")
+    suite = check.get(data, "suite", str, "")
+    if suite not in REGISTRY.suites():
+        raise check.fail("suite", f"unknown suite {suite!r} (known: {', '.join(REGISTRY.suites())})")
+    lab = check.get(data, "lab", int, None)
+    port = check.get(data, "port", int, None)
+    if port is not None and not 0 < port < 65536:
+        raise check.fail("port", f"must be 1-65535, got {port}")
+    readiness = check.get(data, "readiness", str, "udp" if suite.startswith("udp") else "tcp")
+    if readiness not in ("tcp", "udp"):
+        raise check.fail("readiness", f"must be 'tcp' or 'udp', got {readiness!r}")
+    extra = check.get(data, "extra", list, [])
+    if not all(isinstance(word, str) for word in extra):
+        raise check.fail("extra", "every item must be a string")
+    default_command = "python {entry} {host} {port}" + (" {message}" if role == "client" else "")
+    command = check.get(data, "command", str, default_command)
+    if "{entry}" not in command and not command.strip():
+        raise check.fail("command", "must not be empty")
+
+    timeouts_table = check.get(data, "timeouts", dict, {})
+    check.unknown(timeouts_table, _TIMEOUT_KEYS, "timeouts.")
+    timeouts = Timeouts(
+        startup=check.positive(timeouts_table, "startup", Timeouts.startup, "timeouts."),
+        reply=check.positive(timeouts_table, "reply", Timeouts.reply, "timeouts."),
+    )
+    limits_table = check.get(data, "limits", dict, {})
+    check.unknown(limits_table, _LIMIT_KEYS, "limits.")
+    base = Limits()
+    limits = Limits(
+        memory=int(check.positive(limits_table, "memory_mb", base.memory / 2**20, "limits.") * 2**20),
+        processes=int(check.positive(limits_table, "processes", base.processes, "limits.")),
+        cpus=check.positive(limits_table, "cpus", base.cpus, "limits."),
+        output=int(check.positive(limits_table, "output_kb", base.output / 1024, "limits.") * 1024),
+    )
+    docker_table = check.get(data, "docker", dict, {})
+    check.unknown(docker_table, _DOCKER_KEYS, "docker.")
+    image = check.get(docker_table, "image", str, DEFAULT_IMAGE, "docker.")
+
+    probes_table = check.get(data, "probes", dict, None)
+    available = REGISTRY.suite(suite)
+    if probes_table is None:
+        probes_table = {name: {} for name in available}
+    configs = []
+    for name, overrides in probes_table.items():
+        prefix = f"probes.{name}."
+        if name not in available:
+            raise check.fail(f"probes.{name}", f"no such probe in suite {suite!r} "
+                             f"(known: {', '.join(available)})")
+        if not isinstance(overrides, dict):
+            raise check.fail(f"probes.{name}", "expected a table")
+        check.unknown(overrides, _PROBE_KEYS, prefix)
+        spec = available[name]
+        tier_text = check.get(overrides, "tier", str, spec.tier.value, prefix)
+        try:
+            tier = Tier(tier_text)
+        except ValueError:
+            raise check.fail(prefix + "tier", "must be 'required' or 'informational'") from None
+        weight = float(check.get(overrides, "weight", (int, float), spec.weight, prefix))
+        if weight < 0:
+            raise check.fail(prefix + "weight", "must not be negative")
+        configs.append(ProbeConfig(
+            id=f"{ident}/{name}",
+            spec=spec,
+            weight=weight,
+            tier=tier,
+            timeout=check.positive(overrides, "timeout", spec.timeout, prefix),
+            params=check.get(overrides, "params", dict, {}, prefix),
+        ))
+    names = {c.name for c in configs}
+    for config in configs:
+        for dep in config.spec.depends:
+            if dep not in names:
+                raise check.fail(f"probes.{config.name}",
+                                 f"depends on probe {dep!r}, which this assignment does not run")
+    return Assignment(
+        id=ident,
+        title=check.get(data, "title", str, ident),
+        lab=lab,
+        role=role,
+        suite=suite,
+        entry=check.get(data, "entry", str, "server.py" if role == "server" else "client.py"),
+        command=command,
+        port=port,
+        reference=check.get(data, "reference", str, None),
+        readiness=readiness,
+        extra=tuple(extra),
+        timeouts=timeouts,
+        limits=limits,
+        image=image,
+        protocol=check.get(data, "protocol", dict, {}),
+        probes=tuple(configs),
+        description=check.get(data, "description", str, ""),
+        source=source,
+    )

@@ -1,0 +1,237 @@
+"""The probe context: everything one probe may use, and what it must clean up.
+
+Theory of operation: the runner builds one :class:`ProbeContext` per probe
+run.  It carries the assignment, the probe's configuration, a random
+generator seeded from the run's seed and the probe id (so ``--seed``
+replays every split point and payload), the probe's deadline, and the
+program under test: a running server (its address and process
+observations) or, for client labs, a way to start the client against a
+listener the probe owns.  Every socket and program the probe opens through
+the context is closed when the probe ends, whatever happened, so a probe
+that overruns its time limit can be unblocked from outside.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import net
+from grader.assignment import Assignment, ProbeConfig
+from grader.launch.base import Launcher, LaunchSpec, Output, ProcessStats, Program, process_stats
+from grader.readiness import StartResult
+from grader.submission import Submission, argv
+from grader.verdict import Evidence, ProbeError, ProbeFailed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientRun:
+    """How a client submission ended: exit ``status`` (None: killed at the deadline), output."""
+
+    status: int | None
+    output: Output
+    elapsed: float
+
+    @property
+    def stdout(self) -> bytes:
+        """Captured standard output (capped)."""
+        return self.output.stdout
+
+    @property
+    def stderr(self) -> bytes:
+        """Captured standard error (capped)."""
+        return self.output.stderr
+
+
+class ProbeContext:
+    """What a probe gets.  Times are seconds; ``deadline`` is on ``time.monotonic()``."""
+
+    def __init__(
+        self,
+        *,
+        assignment: Assignment,
+        config: ProbeConfig,
+        seed: int,
+        launcher: Launcher,
+        submission: Submission,
+        python: str,
+        entry_path: str | None,
+        extra: Sequence[str],
+        program: Program | None = None,
+        port: int | None = None,
+        start: StartResult | None = None,
+        scratch: Path | None = None,
+    ) -> None:
+        self.assignment = assignment
+        self.config = config
+        self.seed = seed
+        self.rng = random.Random(f"{seed}:{config.id}")
+        self.launcher = launcher
+        self.submission = submission
+        self.program = program
+        self.port = port
+        self.start = start
+        #: The program instance's own fresh folder (``{scratch}`` in its command), as a
+        #: path on the grader's machine; None when the command does not use one.  Its
+        #: parent is grader-owned and holds nothing else (LABS.md lab 10).
+        self.scratch = scratch
+        self.reply_timeout = assignment.timeouts.reply
+        self.deadline = time.monotonic() + config.timeout
+        self._python = python
+        self._entry_path = entry_path
+        self._extra = tuple(extra)
+        self._transcript: list[str] = []
+        self._conns: list[net.Conn] = []
+        self._sockets: list[socket.socket] = []
+        self._programs: list[Program] = []
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+
+    # -- data ------------------------------------------------------------
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """The probe's ``params`` table from the assignment file."""
+        return self.config.params
+
+    @property
+    def protocol(self) -> Mapping[str, Any]:
+        """The assignment's ``[protocol]`` table."""
+        return self.assignment.protocol
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        """The extra argv words the program is started with (the assignment's or ``--extra``)."""
+        return self._extra
+
+    def log(self, text: str) -> None:
+        """Add a step to the transcript (shown with ``--verbose``)."""
+        self._transcript.append(f"{time.monotonic() - self._t0:7.3f}s {text}")
+
+    @property
+    def transcript(self) -> tuple[str, ...]:
+        """The steps logged so far."""
+        return tuple(self._transcript)
+
+    def reply_deadline(self, seconds: float | None = None) -> float:
+        """A deadline ``seconds`` (default: the assignment's reply timeout) from now,
+        never later than the probe's own deadline."""
+        wait = self.reply_timeout if seconds is None else seconds
+        return min(self.deadline, time.monotonic() + wait)
+
+    # -- server submissions ---------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the server under test is reached; ProbeError for a client lab."""
+        if self.program is None or self.port is None:
+            raise ProbeError("this probe needs a running server, but none was started")
+        return self.program.address(self.port)
+
+    def connect(
+        self, *, nodelay: bool = False, timeout: float | None = None, rcvbuf: int | None = None
+    ) -> net.Conn:
+        """Connect to the server under test; tracked, closed when the probe ends.
+
+        Raises :class:`ProbeFailed` with evidence when the server refuses or
+        does not accept in time.
+        """
+        host, port = self.address
+        try:
+            conn = net.connect(host, port, timeout=timeout or self.reply_timeout, nodelay=nodelay,
+                               rcvbuf=rcvbuf)
+        except net.ConnectFailed as exc:
+            alive = self.program is not None and self.program.poll() is None
+            raise ProbeFailed(
+                f"could not connect to {host}:{port}",
+                hint="the server stopped accepting connections" if alive else
+                     "the server is no longer running",
+                evidence=Evidence(transport=exc.event.describe()),
+            ) from None
+        with self._lock:
+            self._conns.append(conn)
+        return conn
+
+    def stats(self) -> ProcessStats:
+        """Process-tree observations of the server; ProbeError when unavailable."""
+        if self.program is None:
+            raise ProbeError("no program to observe")
+        stats = process_stats(self.program.pids())
+        if stats is None:
+            raise ProbeFailed(
+                "the server is no longer running",
+                hint="it exited or crashed during the probe",
+                evidence=Evidence(actual=f"exit status {self.program.poll()}"),
+            )
+        return stats
+
+    # -- client submissions ---------------------------------------------
+
+    def listen(self, *, backlog: int = 16) -> socket.socket:
+        """A listening TCP socket for a client submission to connect to; tracked."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.launcher.listen_host, 0))
+        sock.listen(backlog)
+        with self._lock:
+            self._sockets.append(sock)
+        return sock
+
+    def accept(self, listener: socket.socket, *, deadline: float) -> net.Conn | None:
+        """Accept one connection on ``listener`` before ``deadline``; None on timeout."""
+        listener.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            return None
+        conn = net.Conn(sock)
+        with self._lock:
+            self._conns.append(conn)
+        return conn
+
+    def start_client(self, *, port: int, message: str = "", extra: Sequence[str] = ()) -> Program:
+        """Start the client submission against ``port`` on the grader's listener; tracked."""
+        words = argv(
+            self.submission, self.assignment, python=self._python, entry_path=self._entry_path,
+            values={"host": self.launcher.client_host, "port": str(port), "message": message},
+            extra=tuple(extra) or self._extra,
+        )
+        self.log(f"start client: {' '.join(words)}")
+        program = self.launcher.start(
+            LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
+                       grader_ports=(port,))
+        )
+        with self._lock:
+            self._programs.append(program)
+        return program
+
+    def finish_client(self, program: Program, *, timeout: float | None = None) -> ClientRun:
+        """Wait for a client to exit (kill it at the deadline) and collect its output."""
+        started = time.monotonic()
+        wait = self.deadline - started if timeout is None else timeout
+        status = program.wait(max(0.0, wait))
+        if status is None:
+            self.log("client still running at the deadline: killed")
+        program.stop()
+        return ClientRun(status=status, output=program.output(), elapsed=time.monotonic() - started)
+
+    # -- cleanup ---------------------------------------------------------
+
+    def close_all(self) -> None:
+        """Close every tracked socket and stop every tracked program; idempotent."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            sockets, self._sockets = self._sockets, []
+            programs, self._programs = self._programs, []
+        for conn in conns:
+            conn.close()
+        for sock in sockets:
+            sock.close()
+        for program in programs:
+            program.stop()

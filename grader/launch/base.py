@@ -1,0 +1,304 @@
+"""The launcher protocol: start a submission, observe it, stop everything it spawned.
+
+Theory of operation: a :class:`Launcher` turns a :class:`LaunchSpec` (argv,
+working folder, limits) into a running :class:`Program`.  Two
+implementations exist, :mod:`grader.launch.local` (a process group on this
+machine) and :mod:`grader.launch.docker` (a locked-down container).  Both
+expose the same observations, read from the host's ``/proc`` for the
+program's process tree: threads, open file descriptors, CPU seconds, resident
+memory and the sockets it listens on (read from ``/proc/PID/net/tcp*`` so a
+container's own network namespace is seen, not the grader's).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import psutil
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Resource caps for one submission.
+
+    ``memory`` in bytes, ``processes`` a count, ``cpus`` in cores (Docker
+    only), ``cpu_seconds`` of CPU time, ``file_size`` in bytes per written
+    file, ``output`` in bytes of stdout and of stderr kept.
+    """
+
+    memory: int = 256 * 1024 * 1024
+    processes: int = 64
+    cpus: float = 1.0
+    cpu_seconds: int = 600
+    file_size: int = 256 * 1024 * 1024
+    output: int = 64 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchSpec:
+    """How to start one program: ``argv`` (already substituted), ``cwd``, extra ``env``.
+
+    ``writable`` lists grader-owned folders the program must be able to read
+    and write at the same absolute path (the runner's ``{scratch}`` folders):
+    a local program already can; a container launcher must mount them.
+    ``grader_ports`` lists ports of the grader's own listeners (on the
+    launcher's ``listen_host``) the program may connect to (client labs): a
+    sandboxing launcher lets it reach those and nothing else.
+    """
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    writable: tuple[Path, ...] = ()
+    grader_ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessStats:
+    """A snapshot of the program's process tree.
+
+    ``cpu_seconds`` is user plus system time of the live processes;
+    ``rss`` is resident memory in bytes.
+    """
+
+    processes: int
+    threads: int
+    fds: int
+    cpu_seconds: float
+    rss: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """Captured output, capped: ``stdout``/``stderr`` bytes kept, ``*_total`` bytes seen."""
+
+    stdout: bytes
+    stderr: bytes
+    stdout_total: int
+    stderr_total: int
+
+    @property
+    def truncated(self) -> bool:
+        """True when either stream produced more than was kept."""
+        return self.stdout_total > len(self.stdout) or self.stderr_total > len(self.stderr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """A socket the program has bound: ``proto`` is "tcp" or "udp"; ``host`` as text."""
+
+    proto: str
+    host: str
+    port: int
+
+
+class Program(Protocol):
+    """A started submission.  All methods are safe to call after it exited."""
+
+    #: Human-readable description, e.g. ``"pid 1234"`` or ``"container 3f2a…"``.
+    description: str
+
+    def address(self, port: int) -> tuple[str, int]:
+        """Where the grader connects to reach the program's ``port``."""
+        ...
+
+    def poll(self) -> int | None:
+        """The exit status once the main process ended (negative: killed by signal), else None."""
+        ...
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds for the main process to end; its status or None."""
+        ...
+
+    def pids(self) -> list[int]:
+        """Host PIDs of the program's live processes (main process first)."""
+        ...
+
+    def output(self) -> Output:
+        """Stdout and stderr captured so far, capped."""
+        ...
+
+    def close_stdin(self) -> None:
+        """Close the program's standard input (it reads EOF)."""
+        ...
+
+    def stop(self) -> None:
+        """Kill the program and everything it spawned; idempotent."""
+        ...
+
+
+class Launcher(Protocol):
+    """Starts programs; one launcher serves a whole grading run."""
+
+    #: "local" or "docker".
+    name: str
+    #: The address a server submission is told to bind (the ``{host}`` placeholder).
+    bind_host: str
+    #: True when each program has its own network namespace (pinned ports may run in parallel).
+    isolated_network: bool
+
+    @property
+    def listen_host(self) -> str:
+        """The address the grader's own listeners bind for client submissions."""
+        ...
+
+    @property
+    def client_host(self) -> str:
+        """The address a client submission is told to connect to."""
+        ...
+
+    def start(self, spec: LaunchSpec) -> Program:
+        """Start ``spec``; raises :class:`grader.errors.LaunchError` when the machine fails."""
+        ...
+
+    def close(self) -> None:
+        """Release what the launcher holds (networks, images); idempotent."""
+        ...
+
+
+# -- observation from /proc, shared by both launchers -------------------------
+
+
+def _processes(pids: Iterable[int]) -> list[psutil.Process]:
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    return out
+
+
+def process_stats(pids: Iterable[int]) -> ProcessStats | None:
+    """Sum threads, fds, CPU seconds and RSS over ``pids``; None if none is alive."""
+    procs = _processes(pids)
+    threads = fds = rss = 0
+    cpu = 0.0
+    alive = 0
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                threads += proc.num_threads()
+                fds += proc.num_fds()
+                times = proc.cpu_times()
+                cpu += times.user + times.system
+                rss += proc.memory_info().rss
+                alive += 1
+        except psutil.Error:
+            continue
+    if not alive:
+        return None
+    return ProcessStats(processes=alive, threads=threads, fds=fds, cpu_seconds=cpu, rss=rss)
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def _decode_address(text: str, family: int) -> tuple[str, int]:
+    host_hex, port_hex = text.split(":")
+    raw = bytes.fromhex(host_hex)
+    if family == socket.AF_INET:
+        host = socket.inet_ntop(family, raw[::-1])
+    else:
+        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+        host = socket.inet_ntop(family, words)
+    return host, int(port_hex, 16)
+
+
+def bound_endpoints(pids: Iterable[int]) -> list[Endpoint]:
+    """TCP sockets in LISTEN and bound UDP sockets owned by ``pids``.
+
+    Read from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, which show the network
+    namespace of that process (a container's own, under Docker).
+    """
+    pid_list = list(pids)
+    inodes: set[str] = set()
+    for pid in pid_list:
+        inodes |= _socket_inodes(pid)
+    if not inodes or not pid_list:
+        return []
+    found: dict[tuple[str, str, int], Endpoint] = {}
+    tables = (
+        ("tcp", socket.AF_INET, "tcp"),
+        ("tcp6", socket.AF_INET6, "tcp"),
+        ("udp", socket.AF_INET, "udp"),
+        ("udp6", socket.AF_INET6, "udp"),
+    )
+    for table, family, proto in tables:
+        try:
+            lines = Path(f"/proc/{pid_list[0]}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[9] not in inodes:
+                continue
+            if proto == "tcp" and cols[3] != "0A":  # 0A = TCP_LISTEN
+                continue
+            if proto == "udp" and cols[3] != "07":  # 07 = unconnected datagram socket
+                continue
+            host, port = _decode_address(cols[1], family)
+            found[(proto, host, port)] = Endpoint(proto=proto, host=host, port=port)
+    return sorted(found.values(), key=lambda e: (e.proto, e.port, e.host))
+
+
+WILDCARDS = frozenset({"0.0.0.0", "::", "::ffff:0.0.0.0"})
+
+
+def serves(endpoint: Endpoint, *, proto: str, host: str, port: int) -> bool:
+    """True when ``endpoint`` accepts ``proto`` traffic sent to ``host:port``."""
+    if endpoint.proto != proto or endpoint.port != port:
+        return False
+    if endpoint.host in WILDCARDS or endpoint.host == host:
+        return True
+    return endpoint.host == f"::ffff:{host}"
+
+
+#: Kernel TCP states by the hex code in /proc/net/tcp (include/net/tcp_states.h).
+TCP_STATES = {
+    "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+    "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
+}
+
+
+def tcp_states(pids: Iterable[int]) -> dict[str, int]:
+    """Count the TCP sockets owned by ``pids`` by kernel state name (e.g. ``CLOSE_WAIT``)."""
+    pid_list = list(pids)
+    inodes: set[str] = set()
+    for pid in pid_list:
+        inodes |= _socket_inodes(pid)
+    counts: dict[str, int] = {}
+    if not inodes:
+        return counts
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid_list[0]}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) >= 10 and cols[9] in inodes:
+                state = TCP_STATES.get(cols[3], cols[3])
+                counts[state] = counts.get(state, 0) + 1
+    return counts

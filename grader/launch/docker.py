@@ -1,0 +1,716 @@
+"""The Docker launcher: each submission runs in a locked-down container of its own.
+
+Theory of operation: one :class:`DockerLauncher` serves a grading run; each
+``start()`` makes one container on its own firewalled internal network
+(:mod:`grader.launch.sandboxnet`), so submissions with hard-coded ports
+grade in parallel, and a submission reaches the grader and nothing else.
+
+The container runs the image's ``python`` (the launcher's ``python``
+attribute replaces the grader's interpreter in the command) as user
+65534:65534 with a read-only root file system, all capabilities dropped,
+``no-new-privileges``, CPU, memory (no swap) and task-count limits, no core
+dumps, IPv6 off and logging off.  The submission folder is copied once per
+run into a host staging folder owned by the sandbox user, mounted read-only,
+and copied again at start into ``/submission``, a size-capped tmpfs that is
+the working directory: the program may write its own folder (as it could
+locally) while the original is never written.  ``/tmp`` is a tmpfs too;
+grader-owned ``writable`` folders (the runner's ``{scratch}``) are mounted
+read-write at their host paths.
+
+Standard input, output and error go over one attach connection opened
+before the start (so nothing is lost): stdin stays open until
+``close_stdin()`` half-closes it; a reader thread splits the multiplexed
+stream into two pipes read by :class:`CappedCapture` with the local caps.
+After ``DRAIN_LIMIT`` bytes of one stream it stops reading, so a flooding
+program blocks on its own writes (the engine buffers nothing).
+
+Observation uses host PIDs: the container's main process (``State.Pid``)
+and its descendants, read from the host's ``/proc`` by
+:mod:`grader.launch.base`; ``/proc/PID/net`` there shows the container's own
+network namespace.  ``stop()`` removes the container, its network and its
+firewall chain on every path; :mod:`grader.launch.leftovers` backs that up
+at exit and sweeps what a killed grader left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from grader.assignment import DEFAULT_IMAGE
+from grader.errors import GraderError, LaunchError, UsageError
+from grader.launch import leftovers
+from grader.launch.base import LaunchSpec, Limits, Output
+from grader.launch.capture import CappedCapture
+from grader.launch.sandboxnet import SandboxNetwork, check_firewall
+
+if TYPE_CHECKING:
+    import argparse
+
+    from grader.assignment import Assignment
+
+#: The unprivileged user and group every container runs as ("nobody" in Debian images).
+SANDBOX_UID = 65534
+#: Where the read-only staging copy is mounted, and the working directory.
+SOURCE_MOUNT = "/sockgrade/submission"
+WORKDIR = "/submission"
+#: Largest submission folder copied in, in bytes.
+SOURCE_CAP = 64 * 1024 * 1024
+#: Bytes of one output stream read before reading stops (the program then blocks).
+DRAIN_LIMIT = 64 * 1024 * 1024
+#: Seconds the engine gets for one API call.
+API_TIMEOUT = 60
+#: The container's command: copy the submission into the tmpfs, then become the program.
+SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && exec "$@"'
+MIB = 1024 * 1024
+#: What to do when the image is missing (README: air-gapped labs).
+IMAGE_ADVICE = ("build a local image with .ci/build-image (no registry needed) and pass "
+                "--image sockgrade/debian-python:bookworm, or set [docker] image in the "
+                "assignment")
+
+
+def connect_engine() -> Any:
+    """A Docker SDK client for the local engine; GraderError when unreachable or remote."""
+    import docker
+    import docker.errors
+
+    try:
+        client = docker.from_env(timeout=API_TIMEOUT, max_pool_size=64)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise GraderError(f"cannot reach the Docker engine ({exc}); is it running, and may "
+                          f"this user use it?") from None
+    base = str(client.api.base_url)
+    if not base.startswith("http+docker://"):
+        client.close()
+        raise GraderError(f"the Docker runner needs the local engine (unix socket), not {base}: "
+                          f"it firewalls and observes containers from this machine")
+    return client
+
+
+class DockerLauncher:
+    """Runs submissions in Docker containers (``--runner docker``, for teachers).
+
+    ``image`` is the image name; ``cpus`` (cores), ``memory`` (bytes) and
+    ``pids`` (tasks) override the assignment's limits when given.  Creating a
+    launcher first sweeps the leftovers of dead graders.  Raises
+    GraderError when the engine is unreachable.
+    """
+
+    name = "docker"
+    bind_host = "0.0.0.0"
+    isolated_network = True
+    #: The interpreter word of a ``python ...`` command: the image's own.
+    python = "python"
+
+    def __init__(
+        self,
+        *,
+        image: str = DEFAULT_IMAGE,
+        cpus: float | None = None,
+        memory: int | None = None,
+        pids: int | None = None,
+        client: Any = None,
+    ) -> None:
+        self.image = image
+        self._cpus = cpus
+        self._memory = memory
+        self._pids = pids
+        self._own_client = client is None
+        self._client = client if client is not None else connect_engine()
+        self.run_id = os.urandom(4).hex()
+        self._owner = leftovers.owner_id()
+        self._lock = threading.Lock()
+        self._anchor: SandboxNetwork | None = None
+        self._anchor_token: int | None = None
+        self._staged: dict[tuple[Path, str], Path] = {}
+        self._staging_root: Path | None = None
+        self._staging_token: int | None = None
+        self._programs: set[DockerProgram] = set()
+        self._checked = False
+        self._closed = False
+        leftovers.sweep(self._client)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, assignment: Assignment) -> DockerLauncher:
+        """The launcher for ``--runner docker``: ``--image/--cpus/--memory/--pids`` over the
+        assignment's ``[docker]``/``[limits]``.  Checks the engine, the image and the firewall
+        now, so a missing piece is one clear line (GraderError/UsageError)."""
+        cpus = getattr(args, "cpus", None)
+        memory = getattr(args, "memory", None)
+        pids = getattr(args, "pids", None)
+        if cpus is not None and not 0 < cpus <= 1024:
+            raise UsageError(f"--cpus: expected a positive number of cores, got {cpus}")
+        if memory is not None and memory < 8:
+            raise UsageError(f"--memory: expected at least 8 (MiB), got {memory}")
+        if pids is not None and pids < 2:
+            raise UsageError(f"--pids: expected at least 2, got {pids}")
+        launcher = cls(image=getattr(args, "image", None) or assignment.image, cpus=cpus,
+                       memory=memory * MIB if memory is not None else None, pids=pids)
+        try:
+            launcher.check()
+        except BaseException:
+            launcher.close()
+            raise
+        leftovers.install_signal_handlers()
+        return launcher
+
+    # -- readiness of the machine ------------------------------------------
+
+    def check(self) -> None:
+        """Make sure the image is here (pulling it if possible) and iptables works.
+
+        Raises GraderError with one line saying what to do.
+        """
+        if self._checked:
+            return
+        import docker.errors
+
+        try:
+            self._client.images.get(self.image)
+        except docker.errors.ImageNotFound:
+            from docker.utils import parse_repository_tag
+
+            repo, tag = parse_repository_tag(self.image)
+            try:
+                self._client.images.pull(repo, tag=tag or "latest")
+            except docker.errors.DockerException as exc:
+                reason = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:160]
+                raise GraderError(f"Docker image {self.image!r} is not on this machine and cannot "
+                                  f"be pulled ({reason}): {IMAGE_ADVICE}") from None
+        except docker.errors.DockerException as exc:
+            raise GraderError(f"cannot inspect Docker image {self.image!r}: {exc}") from None
+        check_firewall()
+        self._checked = True
+
+    # -- addresses ----------------------------------------------------------
+
+    def _anchor_network(self) -> SandboxNetwork:
+        with self._lock:
+            if self._anchor is None:
+                if self._closed:
+                    raise LaunchError("the Docker launcher was closed")
+                self._anchor = SandboxNetwork.create(
+                    self._client, name=f"sockgrade-{self.run_id}-anchor", labels=self.labels(),
+                    firewall=False)
+                anchor = self._anchor
+                self._anchor_token = leftovers.REGISTRY.add(lambda: anchor.remove(self._client))
+            return self._anchor
+
+    @property
+    def listen_host(self) -> str:
+        """Where the grader's own listeners bind (client labs): the anchor network's gateway."""
+        return self._anchor_network().gateway
+
+    @property
+    def client_host(self) -> str:
+        """The address a client submission is told to connect to (same as ``listen_host``)."""
+        return self.listen_host
+
+    def labels(self) -> dict[str, str]:
+        """Labels of everything this launcher makes."""
+        return {leftovers.LABEL: "1", leftovers.RUN_LABEL: self.run_id,
+                leftovers.OWNER_LABEL: self._owner}
+
+    # -- starting -----------------------------------------------------------
+
+    def limits(self, base: Limits) -> Limits:
+        """``base`` (the assignment's) with the command line's overrides applied."""
+        return replace(
+            base,
+            cpus=self._cpus if self._cpus is not None else base.cpus,
+            memory=self._memory if self._memory is not None else base.memory,
+            processes=self._pids if self._pids is not None else base.processes,
+        )
+
+    def _stage(self, folder: Path) -> Path:
+        """A read-only-mountable copy of ``folder`` owned by the sandbox user.
+
+        Made once per run for each distinct content of the folder (its
+        files' names, sizes and modification times).
+        """
+        folder = folder.resolve()
+        key = (folder, fingerprint(folder))
+        with self._lock:
+            if key in self._staged:
+                return self._staged[key]
+            if self._staging_root is None:
+                self._staging_root = leftovers.staging_folder()
+                root = self._staging_root
+                self._staging_token = leftovers.REGISTRY.add(lambda: _rmtree(root))
+            target = self._staging_root / f"s{len(self._staged)}"
+            copy_submission(folder, target)
+            self._staged[key] = target
+            return target
+
+    def start(self, spec: LaunchSpec) -> DockerProgram:
+        """Start ``spec`` in a new container; LaunchError when the machine cannot."""
+        if self._closed:
+            raise LaunchError("the Docker launcher was closed (interrupted?)")
+        try:
+            self.check()
+            allow: tuple[tuple[str, int], ...] = ()
+            if spec.grader_ports:
+                allow = tuple((self.listen_host, port) for port in spec.grader_ports)
+            source = self._stage(spec.cwd)
+        except LaunchError:
+            raise
+        except GraderError as exc:
+            raise LaunchError(str(exc)) from None
+        program = DockerProgram(self, spec, source=source, limits=self.limits(spec.limits),
+                                allow=allow)
+        with self._lock:
+            self._programs.add(program)
+            closed = self._closed
+        if closed:
+            program.stop()
+            raise LaunchError("the Docker launcher was closed (interrupted?)")
+        return program
+
+    def _forget(self, program: DockerProgram) -> None:
+        with self._lock:
+            self._programs.discard(program)
+
+    def close(self) -> None:
+        """Stop every program still running, remove the anchor network and staging copies."""
+        with self._lock:
+            self._closed = True
+            programs = list(self._programs)
+        for program in programs:
+            program.stop()
+        with self._lock:
+            anchor, self._anchor = self._anchor, None
+            root, self._staging_root = self._staging_root, None
+            self._staged.clear()
+        if anchor is not None:
+            anchor.remove(self._client)
+            leftovers.REGISTRY.discard(self._anchor_token)
+        if root is not None:
+            _rmtree(root)
+            leftovers.REGISTRY.discard(self._staging_token)
+        if self._own_client:
+            with contextlib.suppress(Exception):
+                self._client.close()
+
+    # For DockerProgram and the tests.
+    @property
+    def client(self) -> Any:
+        """The Docker SDK client."""
+        return self._client
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+#: Folder names never copied into a container.
+SKIPPED = frozenset({".git", "__pycache__"})
+
+
+def _entries(source: Path) -> list[tuple[str, os.stat_result]]:
+    """(relative path, lstat) of what would be copied; LaunchError past SOURCE_CAP."""
+    found = []
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED)
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                info = os.lstat(path)
+                found.append((os.path.relpath(path, source), info))
+                total += info.st_size
+        if total > SOURCE_CAP:
+            raise LaunchError(f"the submission folder {source} holds more than "
+                              f"{SOURCE_CAP // MIB} MiB: too large to copy into a container")
+    return found
+
+
+def fingerprint(source: Path) -> str:
+    """A digest of the names, sizes and modification times of the files under ``source``."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    for rel, info in _entries(source):
+        sha.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode())
+    return sha.hexdigest()
+
+
+def copy_submission(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target``, owned and readable by the sandbox user.
+
+    Symlinks stay links (they resolve inside the container); ``.git``,
+    ``__pycache__`` and anything that is not a regular file, folder or
+    symlink (a FIFO would block the copy) are left out.  LaunchError when
+    the folder holds more than SOURCE_CAP bytes.
+    """
+    import shutil
+    import stat
+
+    _entries(source)  # the size check
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set()
+        for name in names:
+            try:
+                mode = os.lstat(os.path.join(folder, name)).st_mode
+            except OSError:
+                skipped.add(name)
+                continue
+            kept = stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)
+            if not kept or (name in SKIPPED and stat.S_ISDIR(mode)):
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(source, target, symlinks=True, ignore=ignore)
+    give_to_sandbox(target)
+
+
+def give_to_sandbox(path: Path) -> None:
+    """Make ``path`` and everything under it owned, readable and writable by the sandbox user."""
+    def fix(item: str, is_dir: bool) -> None:
+        with contextlib.suppress(OSError):
+            os.lchown(item, SANDBOX_UID, SANDBOX_UID)
+            if not os.path.islink(item):
+                mode = os.lstat(item).st_mode
+                os.chmod(item, mode | (0o700 if is_dir else 0o600))
+
+    fix(str(path), True)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames:
+            fix(os.path.join(dirpath, name), True)
+        for name in filenames:
+            fix(os.path.join(dirpath, name), False)
+
+
+class _Demux(threading.Thread):
+    """Splits the attach stream (8-byte frame headers) into stdout and stderr pipes."""
+
+    def __init__(self, sock: socket.socket, out_fd: int, err_fd: int) -> None:
+        super().__init__(name="docker-demux", daemon=True)
+        self._sock = sock
+        self._fds = {1: out_fd, 2: err_fd}
+        self._counts = {1: 0, 2: 0}
+        #: True once a stream passed DRAIN_LIMIT and reading stopped (the program blocks).
+        self.stalled = False
+
+    def _recv_exactly(self, size: int) -> bytes | None:
+        chunks = []
+        while size:
+            chunk = self._sock.recv(min(size, 65536))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def run(self) -> None:
+        try:
+            while True:
+                header = self._recv_exactly(8)
+                if header is None:
+                    break
+                stream, size = header[0], struct.unpack(">I", header[4:])[0]
+                while size:
+                    chunk = self._sock.recv(min(size, 65536))
+                    if not chunk:
+                        return
+                    size -= len(chunk)
+                    fd = self._fds.get(stream)
+                    if fd is None:
+                        continue
+                    data = chunk[: max(0, DRAIN_LIMIT - self._counts[stream])]
+                    self._counts[stream] += len(chunk)
+                    while data:
+                        data = data[os.write(fd, data):]
+                if max(self._counts.values()) >= DRAIN_LIMIT:
+                    self.stalled = True
+                    return
+        except OSError:
+            pass
+        finally:
+            for fd in self._fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+class DockerProgram:
+    """A submission running in a container; see :class:`grader.launch.base.Program`."""
+
+    def __init__(self, launcher: DockerLauncher, spec: LaunchSpec, *, source: Path,
+                 limits: Limits, allow: tuple[tuple[str, int], ...]) -> None:
+        self._launcher = launcher
+        self._api = launcher.client.api
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._status: int | None = None
+        self._oom = False
+        self._network: SandboxNetwork | None = None
+        self._container: str | None = None
+        self._sock: socket.socket | None = None
+        self._response: Any = None
+        self._demux: _Demux | None = None
+        self._out: CappedCapture | None = None
+        self._err: CappedCapture | None = None
+        self._started = False
+        self._pid = 0
+        self._proc: psutil.Process | None = None
+        self.ip = ""
+        self.description = "container (starting)"
+        self._token = leftovers.REGISTRY.add(self._teardown)
+        try:
+            self._start(spec, source, allow)
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, LaunchError):
+                raise
+            if isinstance(exc, GraderError):
+                raise LaunchError(str(exc)) from None
+            import docker.errors
+
+            if isinstance(exc, docker.errors.DockerException):
+                text = str(getattr(exc, "explanation", None) or exc)
+                raise LaunchError(f"the Docker engine could not start the program: {text}") from None
+            raise
+
+    # -- start ----------------------------------------------------------------
+
+    def _start(self, spec: LaunchSpec, source: Path, allow: tuple[tuple[str, int], ...]) -> None:
+        import docker.types
+
+        launcher = self._launcher
+        labels = launcher.labels()
+        suffix = os.urandom(3).hex()
+        self._network = SandboxNetwork.create(
+            launcher.client, name=f"sockgrade-{launcher.run_id}-{suffix}", labels=labels,
+            allow=allow)
+        limits = self._limits
+        mounts = [docker.types.Mount(SOURCE_MOUNT, str(source), type="bind", read_only=True)]
+        for folder in spec.writable:
+            give_to_sandbox(folder)
+            mounts.append(docker.types.Mount(str(folder), str(folder), type="bind",
+                                             read_only=False))
+        tmpfs_size = max(16 * MIB, limits.memory)
+        host_config = self._api.create_host_config(
+            network_mode=self._network.name,
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=limits.processes,
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            nano_cpus=int(limits.cpus * 1e9),
+            ulimits=[
+                docker.types.Ulimit(name="core", soft=0, hard=0),
+                docker.types.Ulimit(name="fsize", soft=limits.file_size, hard=limits.file_size),
+                docker.types.Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds),
+            ],
+            tmpfs={
+                "/tmp": f"rw,nosuid,nodev,size={tmpfs_size},mode=1777",
+                WORKDIR: (f"rw,exec,nosuid,nodev,size={tmpfs_size},uid={SANDBOX_UID},"
+                          f"gid={SANDBOX_UID},mode=0755"),
+            },
+            mounts=mounts,
+            sysctls={"net.ipv6.conf.all.disable_ipv6": "1",
+                     "net.ipv6.conf.default.disable_ipv6": "1"},
+            log_config=docker.types.LogConfig(type="none"),
+            oom_score_adj=1000,
+        )
+        env = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp",
+               **spec.env}
+        created = self._api.create_container(
+            launcher.image, ["/bin/sh", "-c", SETUP, "sockgrade", *spec.argv],
+            user=f"{SANDBOX_UID}:{SANDBOX_UID}", working_dir=WORKDIR, environment=env,
+            labels=labels, host_config=host_config, stdin_open=True, detach=False, tty=False,
+            hostname="submission",
+            networking_config=self._api.create_networking_config(
+                {self._network.name: self._api.create_endpoint_config()}),
+        )
+        self._container = created["Id"]
+        self.description = f"container {self._container[:12]}"
+        # Attach before starting, so not a byte of early output is lost.
+        wrapped = self._api.attach_socket(
+            self._container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        self._response = wrapped
+        self._sock = wrapped._sock
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        self._out = CappedCapture(os.fdopen(out_r, "rb", buffering=0), cap=limits.output,
+                                  drain_limit=DRAIN_LIMIT)
+        self._err = CappedCapture(os.fdopen(err_r, "rb", buffering=0), cap=limits.output,
+                                  drain_limit=DRAIN_LIMIT)
+        self._demux = _Demux(self._sock, out_w, err_w)
+        self._demux.start()
+        self._api.start(self._container)
+        self._started = True
+        info = self._api.inspect_container(self._container)
+        self._pid = int(info["State"].get("Pid") or 0)
+        if self._pid:
+            with contextlib.suppress(psutil.Error):
+                self._proc = psutil.Process(self._pid)
+        self.ip = info["NetworkSettings"]["Networks"][self._network.name]["IPAddress"]
+        self.description = f"container {self._container[:12]} ({self.ip})"
+
+    # -- Program protocol ---------------------------------------------------------
+
+    def address(self, port: int) -> tuple[str, int]:
+        """The container's own address on its sandbox network."""
+        return (self.ip, port)
+
+    def _main_alive(self) -> bool:
+        proc = self._proc
+        if proc is None:
+            return False
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def _collect(self) -> int:
+        """The exit status, once the main process is gone (waits for the engine to know it)."""
+        with self._lock:
+            if self._status is not None:
+                return self._status
+            code = -1
+            if self._container is not None:
+                import docker.errors
+
+                try:
+                    code = int(self._api.wait(self._container, timeout=30)["StatusCode"])
+                    state = self._api.inspect_container(self._container)["State"]
+                    self._oom = bool(state.get("OOMKilled"))
+                except (docker.errors.DockerException, OSError, KeyError, ValueError):
+                    pass
+            if self._demux is not None:
+                self._demux.join(1.0)
+            for capture in (self._out, self._err):
+                if capture is not None:
+                    capture.join(1.0)
+            self._status = code
+            return code
+
+    def poll(self) -> int | None:
+        """The container's exit status once its main process ended, else None."""
+        if self._status is not None:
+            return self._status
+        if self._main_alive():
+            return None
+        return self._collect()
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds for the main process to end; its status or None."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            status = self.poll()
+            if status is not None:
+                return status
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(0.01, left))  # polls the real condition; the deadline bounds it
+
+    def pids(self) -> list[int]:
+        """Host PIDs: the container's main process and all its descendants."""
+        if not self._main_alive() or self._proc is None:
+            return []
+        try:
+            return [self._pid, *(c.pid for c in self._proc.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def output(self) -> Output:
+        """Capped stdout and stderr so far (stderr ends with a note after an OOM kill)."""
+        if self._out is None or self._err is None:
+            return Output(stdout=b"", stderr=b"", stdout_total=0, stderr_total=0)
+        if self.poll() is not None:  # exited: let the readers reach EOF (a crash's traceback)
+            if self._demux is not None:
+                self._demux.join(0.5)
+            self._out.join(0.5)
+            self._err.join(0.5)
+        stderr = self._err.data()
+        if self._oom:
+            stderr += (f"\n[sockgrade] killed at the container's memory limit "
+                       f"({self._limits.memory // MIB} MiB): out of memory, as a MemoryError "
+                       f"would say\n").encode()
+        return Output(stdout=self._out.data(), stderr=stderr,
+                      stdout_total=self._out.total, stderr_total=self._err.total)
+
+    def close_stdin(self) -> None:
+        """Half-close the attach connection: the program reads EOF on stdin."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        """Kill and remove the container, its network and firewall chain; idempotent."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        try:
+            self._teardown()
+        finally:
+            self._launcher._forget(self)
+        # Only now: interrupted half-way, the exit-time backstop runs the teardown again.
+        leftovers.REGISTRY.discard(self._token)
+
+    def _teardown(self) -> None:
+        import docker.errors
+
+        if self._demux is not None and self._demux.stalled:
+            self._close_socket()  # the engine blocks on a reader that stopped: let it go
+        if self._container is not None and self._started and self._status is None:
+            if self._main_alive() and self._proc is not None:
+                # SIGKILL to the container's PID 1 from the host ends its whole PID namespace
+                # at once; the removal below waits for the engine to see it.  Like a local
+                # program's, the status is then "killed by SIGKILL".
+                with contextlib.suppress(psutil.Error):
+                    self._proc.kill()
+                with self._lock:
+                    if self._status is None:
+                        self._status = -signal.SIGKILL
+            else:
+                with contextlib.suppress(docker.errors.DockerException):
+                    self._api.kill(self._container)
+                self._collect()
+        if self._container is not None:
+            for _ in range(20):
+                try:
+                    self._api.remove_container(self._container, force=True, v=True)
+                    break
+                except docker.errors.NotFound:
+                    break
+                except docker.errors.APIError as exc:
+                    if "in progress" not in str(exc):
+                        break
+                    time.sleep(0.05)  # retry a real condition: the engine's own removal
+        if self._demux is not None:
+            self._demux.join(1.0)  # the engine ends the stream once the container is gone
+        self._close_socket()
+        if self._network is not None:
+            self._network.remove(self._launcher.client)
+        for capture in (self._out, self._err):
+            if capture is not None:
+                capture.join(1.0)
+
+    def _close_socket(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        if self._response is not None:
+            with contextlib.suppress(Exception):
+                self._response.close()

@@ -1,0 +1,228 @@
+"""The local launcher: a submission as a process group on this machine.
+
+Theory of operation: the program starts in a new session (so in its own
+process group) with its own folder as working directory, stdin an open pipe,
+stdout/stderr captured with caps, and resource limits set with
+``setrlimit`` before ``exec`` (address space, file size, CPU time, core
+dumps, and the process count, which the kernel enforces for non-root users).
+Every process inherits a unique token in its environment.  Stopping sends
+SIGKILL to the process group, to every descendant, and to any process still
+carrying the token (a child that called ``setsid`` or outlived its parent),
+repeating until none is left: nothing the submission spawned survives.
+
+The kernel does not enforce ``RLIMIT_NPROC`` for root, so when the grader
+may write the cgroup file system (it runs as root) each program also gets
+a pids cgroup of its own (:mod:`grader.launch.cgroup`) capped at the
+assignment's ``processes`` (tasks, threads included, as under Docker): a
+fork bomb stops growing there, and the group's member list completes the
+kill loop.  What the local launcher cannot prevent: a program may write
+anywhere its user may (only the Docker runner's read-only root stops that)
+and may connect anywhere (only the Docker runner's network stops that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+
+import psutil
+
+from grader.errors import LaunchError
+from grader.launch.base import LaunchSpec, Limits, Output
+from grader.launch.capture import CappedCapture
+from grader.launch.cgroup import PidsCgroup
+
+TOKEN_VAR = "SOCKGRADE_RUN_TOKEN"
+
+
+def _limit_setter(limits: Limits, local_memory: int,
+                  join: Callable[[], None] | None = None) -> Callable[[], None]:
+    def apply() -> None:  # runs in the child between fork and exec
+        if join is not None:
+            join()  # into the program's pids cgroup, before anything else runs
+        caps = (
+            (resource.RLIMIT_AS, local_memory),
+            (resource.RLIMIT_FSIZE, limits.file_size),
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_CORE, 0),
+            (resource.RLIMIT_NPROC, max(limits.processes, 16) * 16),
+        )
+        for which, value in caps:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(which, (value, value))
+
+    return apply
+
+
+class LocalProgram:
+    """A running local submission; see :class:`grader.launch.base.Program`."""
+
+    def __init__(self, spec: LaunchSpec, *, local_memory: int) -> None:
+        self.token = uuid.uuid4().hex
+        env = dict(os.environ)
+        env.update(spec.env)
+        env[TOKEN_VAR] = self.token
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        self._cgroup = PidsCgroup.create(f"{os.getpid()}-{self.token[:16]}",
+                                         max_tasks=spec.limits.processes)
+        join = self._cgroup.joiner() if self._cgroup is not None else None
+        try:
+            self._proc = subprocess.Popen(
+                list(spec.argv),
+                cwd=spec.cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_limit_setter(spec.limits, local_memory, join),
+            )
+        except BaseException as exc:
+            if self._cgroup is not None:
+                self._cgroup.remove()
+            if isinstance(exc, FileNotFoundError):
+                raise LaunchError(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from None
+            if isinstance(exc, PermissionError):
+                raise LaunchError(f"cannot execute {spec.argv[0]!r}: {exc.strerror}") from None
+            raise
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._out = CappedCapture(self._proc.stdout, cap=spec.limits.output)
+        self._err = CappedCapture(self._proc.stderr, cap=spec.limits.output)
+        self.pid = self._proc.pid
+        self.description = f"pid {self.pid}"
+        self._stopped = False
+
+    def address(self, port: int) -> tuple[str, int]:
+        """Local programs are reached on loopback."""
+        return ("127.0.0.1", port)
+
+    def poll(self) -> int | None:
+        """Exit status of the main process, or None while it runs."""
+        return self._proc.poll()
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds for the main process; its status or None."""
+        try:
+            return self._proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def pids(self) -> list[int]:
+        """The main process (if alive) and all its live descendants."""
+        try:
+            main = psutil.Process(self.pid)
+            if main.status() == psutil.STATUS_ZOMBIE:
+                return [c.pid for c in main.children(recursive=True)]
+            return [self.pid, *(c.pid for c in main.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def output(self) -> Output:
+        """Capped stdout and stderr so far.
+
+        Once the main process has exited, waits (up to 0.5 s) for the readers to
+        reach EOF, so a crash's traceback is never missed by a race with them.
+        """
+        if self._proc.poll() is not None:
+            self._out.join(0.5)
+            self._err.join(0.5)
+        return Output(
+            stdout=self._out.data(),
+            stderr=self._err.data(),
+            stdout_total=self._out.total,
+            stderr_total=self._err.total,
+        )
+
+    def close_stdin(self) -> None:
+        """Close the program's stdin so it reads EOF."""
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+
+    def _stragglers(self) -> list[psutil.Process]:
+        found: dict[int, psutil.Process] = {}
+        if self._cgroup is not None:
+            for pid in self._cgroup.pids():
+                with contextlib.suppress(psutil.Error):
+                    found[pid] = psutil.Process(pid)
+        for proc in psutil.process_iter(["pid"]):
+            if proc.pid == os.getpid():
+                continue
+            try:
+                if os.getpgid(proc.pid) == self.pid:
+                    found[proc.pid] = proc
+                    continue
+                if proc.environ().get(TOKEN_VAR) == self.token:
+                    found[proc.pid] = proc
+            except (psutil.Error, OSError):
+                continue
+        # A zombie is already dead: only its exit status waits for a parent (init, for an
+        # orphan) to collect it.  Waiting for that would cost seconds and kill nothing.
+        alive = []
+        for proc in found.values():
+            with contextlib.suppress(psutil.Error):
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+        return alive
+
+    def stop(self) -> None:
+        """SIGKILL the process group, descendants and token carriers until none is left."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.close_stdin()
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            if self._cgroup is not None:
+                self._cgroup.kill_all(timeout=0.0)
+            victims = self._stragglers()
+            for proc in victims:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            self.wait(0.05)
+            if not victims and self._proc.poll() is not None:
+                break
+            psutil.wait_procs(victims, timeout=0.2)
+        self.wait(1.0)
+        if self._cgroup is not None:
+            self._cgroup.kill_all(timeout=2.0)
+            self._cgroup.remove()
+        self._out.join(1.0)
+        self._err.join(1.0)
+        for stream in (self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class LocalLauncher:
+    """Runs submissions as local processes (the default runner, for students).
+
+    ``memory`` is the address-space cap in bytes; it is larger than the
+    container default because address space counts every thread's reserved
+    stack, not only resident memory.
+    """
+
+    name = "local"
+    bind_host = "127.0.0.1"
+    listen_host = "127.0.0.1"
+    client_host = "127.0.0.1"
+    isolated_network = False
+
+    def __init__(self, *, memory: int = 4 * 1024 * 1024 * 1024) -> None:
+        self._memory = memory
+
+    def start(self, spec: LaunchSpec) -> LocalProgram:
+        """Start ``spec`` as a new session; raises LaunchError if it cannot be executed."""
+        return LocalProgram(spec, local_memory=self._memory)
+
+    def close(self) -> None:
+        """Nothing to release locally."""

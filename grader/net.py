@@ -1,0 +1,384 @@
+"""Deadline-bound, capped socket operations that end in typed events.
+
+Theory of operation: a :class:`Conn` wraps one non-blocking TCP socket.
+Every operation takes an absolute ``deadline`` (``time.monotonic()`` seconds)
+and waits on the socket's real readiness with a selector until then, so no
+probe ever sleeps to wait for the submission and none can hang.  Every read
+is capped: a submission that answers with an endless stream ends the read
+with :class:`~grader.events.Overflow` instead of exhausting memory.  Reads
+and writes can run interleaved (:meth:`Conn.exchange`) so a large transfer
+never deadlocks a correct echo server whose send buffer fills up.
+
+Bytes received beyond what an operation asked for are kept for the next read.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
+
+#: Default cap on what one read operation accepts, in bytes.
+DEFAULT_READ_CAP = 16 * 1024 * 1024
+_RECV_SIZE = 256 * 1024
+# ENOTCONN: shutdown() on a connection the peer has already reset.
+_RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ECONNREFUSED,
+                 errno.ENOTCONN}
+
+
+class ConnectFailed(Exception):
+    """Connecting failed; ``event`` is a :class:`Reset` (refused) or :class:`Timeout`."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__(event.describe())
+        self.event = event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadResult:
+    """What a read returned: ``data`` (bytes) and the ``end`` event that stopped it.
+
+    ``end`` is :class:`Done` when the read's condition was met.  ``elapsed`` is
+    in seconds.
+    """
+
+    data: bytes
+    end: Event
+    elapsed: float
+
+    @property
+    def complete(self) -> bool:
+        """True when the read's condition was met."""
+        return isinstance(self.end, Done)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExchangeResult:
+    """Outcome of :meth:`Conn.exchange`: bytes sent, how sending ended, and the read."""
+
+    sent: int
+    send_end: Event
+    read: ReadResult
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def connect(
+    host: str, port: int, *, timeout: float, nodelay: bool = False, rcvbuf: int | None = None
+) -> Conn:
+    """Open a TCP connection to ``(host, port)`` within ``timeout`` seconds.
+
+    ``rcvbuf`` (bytes) shrinks the receive buffer before connecting, to make
+    the peer feel backpressure sooner.
+
+    Raises :class:`ConnectFailed` carrying a :class:`Reset` (refused, or reset
+    during the handshake) or a :class:`Timeout`.
+    """
+    started = time.monotonic()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((host, port))
+    except TimeoutError:
+        sock.close()
+        raise ConnectFailed(Timeout(after=time.monotonic() - started)) from None
+    except OSError as exc:
+        sock.close()
+        raise ConnectFailed(Reset(error=str(exc))) from None
+    if nodelay:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return Conn(sock)
+
+
+class Conn:
+    """One TCP connection with deadline-bound, event-returning operations.
+
+    ``sock`` must be connected; it is switched to non-blocking mode.  The
+    object owns the socket: :meth:`close` or :meth:`abort` releases it.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self._rx = bytearray()
+        self._eof = False
+        self.closed = False
+        self._selector = selectors.DefaultSelector()
+
+    # -- writing ---------------------------------------------------------
+
+    def send_all(
+        self,
+        data: bytes,
+        *,
+        deadline: float,
+        chunks: Iterable[int] | None = None,
+        gap: float = 0.0,
+    ) -> Event:
+        """Send every byte of ``data`` before ``deadline``.
+
+        ``chunks`` (sizes in bytes) splits the data into separate writes, with
+        ``gap`` seconds between them (TCP_NODELAY should be set on the socket
+        for the split to reach the wire).  Returns :class:`Done`,
+        :class:`Reset` or :class:`Timeout`.
+        """
+        started = time.monotonic()
+        view = memoryview(data)
+        pieces = list(_split(len(data), chunks))
+        for index, (start, end) in enumerate(pieces):
+            piece = view[start:end]
+            while piece:
+                try:
+                    sent = self.sock.send(piece)
+                    piece = piece[sent:]
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    return _reset_or_raise(exc)
+                if not self._wait(selectors.EVENT_WRITE, deadline):
+                    return Timeout(after=time.monotonic() - started)
+            if gap and index + 1 < len(pieces):
+                time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
+        return Done()
+
+    def shutdown_write(self) -> Event:
+        """Half-close: send FIN (``SHUT_WR``); reading stays possible."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            return _reset_or_raise(exc)
+        return Done()
+
+    # -- reading ---------------------------------------------------------
+
+    def read_exactly(self, n: int, *, deadline: float) -> ReadResult:
+        """Read exactly ``n`` bytes; ends ``Done``, ``Closed``, ``Reset`` or ``Timeout``."""
+        return self._read(lambda buf: n if len(buf) >= n else None, deadline=deadline, cap=n)
+
+    def read_until(
+        self, terminator: bytes, *, deadline: float, cap: int = DEFAULT_READ_CAP
+    ) -> ReadResult:
+        """Read up to and including ``terminator``; more than ``cap`` bytes ends ``Overflow``."""
+
+        def found(buf: bytearray) -> int | None:
+            at = buf.find(terminator)
+            return None if at < 0 else at + len(terminator)
+
+        return self._read(found, deadline=deadline, cap=cap)
+
+    def read_to_eof(self, *, deadline: float, cap: int = DEFAULT_READ_CAP) -> ReadResult:
+        """Read until the peer's FIN; the result ends ``Closed`` when EOF was seen."""
+        return self._read(lambda buf: None, deadline=deadline, cap=cap)
+
+    def read_some(self, *, deadline: float, cap: int = DEFAULT_READ_CAP) -> ReadResult:
+        """Read whatever arrives first (at least one byte), or how the wait ended."""
+        return self._read(lambda buf: len(buf) if buf else None, deadline=deadline, cap=cap)
+
+    def read_for(self, seconds: float, *, cap: int = DEFAULT_READ_CAP) -> ReadResult:
+        """Collect whatever arrives during ``seconds``; ``Timeout`` is the normal end."""
+        return self._read(lambda buf: None, deadline=time.monotonic() + seconds, cap=cap)
+
+    def _read(
+        self, want: Callable[[bytearray], int | None], *, deadline: float, cap: int
+    ) -> ReadResult:
+        started = time.monotonic()
+        while True:
+            take = want(self._rx)
+            if take is not None:
+                data = bytes(self._rx[:take])
+                del self._rx[:take]
+                return ReadResult(data=data, end=Done(), elapsed=time.monotonic() - started)
+            if len(self._rx) > cap:
+                return self._drain(Overflow(cap=cap), started)
+            if self._eof:
+                return self._drain(Closed(), started)
+            try:
+                chunk = self.sock.recv(_RECV_SIZE)
+            except BlockingIOError:
+                if not self._wait(selectors.EVENT_READ, deadline):
+                    return self._drain(Timeout(after=time.monotonic() - started), started)
+                continue
+            except OSError as exc:
+                return self._drain(_reset_or_raise(exc), started)
+            if chunk:
+                self._rx += chunk
+            else:
+                self._eof = True
+
+    def _drain(self, end: Event, started: float) -> ReadResult:
+        data = bytes(self._rx)
+        self._rx.clear()
+        return ReadResult(data=data, end=end, elapsed=time.monotonic() - started)
+
+    # -- both ------------------------------------------------------------
+
+    def exchange(
+        self,
+        payload: bytes,
+        *,
+        expect: int,
+        deadline: float,
+        chunk: int = 64 * 1024,
+        idle: float | None = None,
+        write_first: bool = False,
+        half_close: bool = False,
+    ) -> ExchangeResult:
+        """Write ``payload`` while reading until ``expect`` bytes came back.
+
+        Reading and writing share one selector, so a peer that echoes as it
+        reads never deadlocks with us on full buffers.  With ``write_first``
+        the grader reads only when it cannot write, which keeps the peer's
+        send buffer full (backpressure) without ever blocking it for good.
+        ``chunk`` is the write size in bytes; reads are capped at ``expect``
+        bytes; ``idle`` (seconds) ends the exchange early with Timeout when
+        no byte moves in either direction for that long.  With ``half_close``
+        the grader sends FIN (``SHUT_WR``) once the whole payload is written
+        (a request that the peer answers only after the half-close).
+        """
+        started = time.monotonic()
+        view = memoryview(payload)
+        offset = 0
+        send_end: Event = Done() if not payload else Timeout(after=0.0)
+        progress = started
+
+        def stop_at() -> float:
+            return deadline if idle is None else min(deadline, progress + idle)
+
+        shut = False
+        while len(self._rx) < expect and not self._eof:
+            if half_close and not shut and offset >= len(payload):
+                shut = True
+                if isinstance(shutdown := self.shutdown_write(), Reset):
+                    send_end = shutdown
+            events = selectors.EVENT_READ
+            if offset < len(payload):
+                events |= selectors.EVENT_WRITE
+            ready = self._wait_mask(events, stop_at())
+            if ready is None:
+                if offset < len(payload):
+                    send_end = Timeout(after=time.monotonic() - started)
+                return ExchangeResult(
+                    sent=offset,
+                    send_end=send_end,
+                    read=self._drain(Timeout(after=time.monotonic() - started), started),
+                )
+            wrote = False
+            if ready & selectors.EVENT_WRITE and offset < len(payload):
+                try:
+                    offset += self.sock.send(view[offset : offset + chunk])
+                    wrote = True
+                    progress = time.monotonic()
+                    if offset == len(payload):
+                        send_end = Done()
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    send_end = _reset_or_raise(exc)
+                    offset = len(payload)  # stop writing, keep reading what is there
+            if ready & selectors.EVENT_READ and not (write_first and wrote):
+                try:
+                    data = self.sock.recv(_RECV_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    return ExchangeResult(
+                        sent=offset, send_end=send_end, read=self._drain(_reset_or_raise(exc), started)
+                    )
+                progress = time.monotonic()
+                if data:
+                    self._rx += data
+                else:
+                    self._eof = True
+        if half_close and not shut and offset >= len(payload):
+            self.shutdown_write()  # nothing was left to wait for (e.g. an empty payload)
+        if len(self._rx) >= expect:
+            data = bytes(self._rx[:expect])
+            del self._rx[:expect]
+            read = ReadResult(data=data, end=Done(), elapsed=time.monotonic() - started)
+        else:
+            read = self._drain(Closed(), started)
+        return ExchangeResult(sent=offset, send_end=send_end, read=read)
+
+    # -- closing ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Close normally (FIN, or RST if unread data is pending, per RFC 1122 4.2.2.13)."""
+        if not self.closed:
+            self.closed = True
+            self._selector.close()
+            self.sock.close()
+
+    def abort(self) -> None:
+        """Close abortively: ``SO_LINGER`` with a zero timeout makes the kernel send RST."""
+        if not self.closed:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close()
+
+    def __enter__(self) -> Conn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------
+
+    def _wait(self, mask: int, deadline: float) -> bool:
+        return self._wait_mask(mask, deadline) is not None
+
+    def _wait_mask(self, mask: int, deadline: float) -> int | None:
+        timeout = _remaining(deadline)
+        if timeout <= 0:
+            return None
+        self._selector.register(self.sock, mask)
+        try:
+            ready = self._selector.select(timeout)
+        finally:
+            self._selector.unregister(self.sock)
+        if not ready:
+            return None
+        return ready[0][1]
+
+
+def _split(total: int, chunks: Iterable[int] | None) -> Iterator[tuple[int, int]]:
+    """Yield ``(start, end)`` slices of ``total`` bytes by the sizes in ``chunks``."""
+    if chunks is None:
+        if total:
+            yield (0, total)
+        return
+    start = 0
+    for size in chunks:
+        if start >= total:
+            return
+        end = min(total, start + max(1, size))
+        yield (start, end)
+        start = end
+    if start < total:
+        yield (start, total)
+
+
+def _reset_or_raise(exc: OSError) -> Event:
+    if exc.errno in _RESET_ERRNOS or isinstance(exc, ConnectionError):
+        return Reset(error=str(exc))
+    raise exc
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a currently unused TCP port on ``host``.
+
+    The port is free when returned; another process may take it before the
+    caller binds, a race the launcher treats as a startup failure to retry.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,126 @@
+"""Pieces every probe suite shares: the startup probe, echo checks, waiting, hints.
+
+Theory of operation: the startup probe turns the runner's readiness result
+into a verdict, so every server suite registers the same one with
+:func:`register_startup`.  :func:`check_echo` sends one message and judges
+the reply, with a hint chosen from the shape of the mismatch (a missing
+tail, an added newline, a reset...).  :func:`wait_for` polls a real
+condition of the program (its sockets, its fd count) until a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from grader.context import ProbeContext
+from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
+from grader.net import Conn, ReadResult
+from grader.probes.registry import REGISTRY
+from grader.verdict import ProbeError, ProbeFailed, excerpt, mismatch
+
+T = TypeVar("T")
+
+#: Poll interval when waiting on a program's state, in seconds.
+POLL = 0.01
+
+
+def startup(ctx: ProbeContext) -> None:
+    """The program starts and listens where it was told before the startup deadline."""
+    start = ctx.start
+    if start is None:
+        raise ProbeError("the runner recorded no start result")
+    if start.status == "launch-error":
+        raise ProbeError(start.reason)
+    ctx.log(f"started: {start.status} after {start.elapsed:.3f} s")
+    if not start.ready:
+        raise ProbeFailed(start.reason, hint=start.hint, evidence=start.evidence)
+
+
+def register_startup(suite: str, *, name: str = "startup/listens", doc: str | None = None) -> None:
+    """Register :func:`startup` as probe ``name`` of ``suite`` (weight 1, required)."""
+
+    def probe(ctx: ProbeContext) -> None:
+        startup(ctx)
+
+    probe.__doc__ = doc or (
+        "The server starts and listens on the host and port given on its command line "
+        "before the startup deadline. Source: LABS.md, 'How programs are started'."
+    )
+    REGISTRY.probe(suite, name, timeout=30.0)(probe)
+
+
+def wait_for(
+    predicate: Callable[[], T | None], *, deadline: float, interval: float = POLL
+) -> T | None:
+    """Call ``predicate`` until it returns a non-None value or ``deadline`` passes."""
+    while True:
+        value = predicate()
+        if value is not None or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)  # polls a real condition, bounded by the deadline
+
+
+def echo_hint(sent: bytes, got: bytes, end: Event) -> str:
+    """The likely bug behind an echo that differs from what was sent."""
+    if isinstance(end, Overflow):
+        return "it sends more than it received: echo exactly the bytes read, nothing else"
+    if isinstance(end, Reset):
+        if got and sent.startswith(got):
+            return ("it closed the connection with data still unread (the kernel then sends "
+                    "RST): one recv() per connection? loop until recv() returns b''")
+        return ("the server reset the connection: an unhandled exception in its handler? "
+                "(see the stderr tail)")
+    if got == sent + b"\n" or (got.rstrip(b"\n") == sent and len(got) > len(sent)):
+        return "it adds a newline: send back exactly the bytes received"
+    if sent.strip() == got or sent.rstrip(b"\r\n") == got:
+        return "it strips whitespace or newlines (.strip()?): send back exactly the bytes received"
+    if got and sent.startswith(got):
+        if isinstance(end, Closed):
+            return ("it closed after echoing part of the data: loop on recv() until it "
+                    "returns b'' instead of one recv per connection")
+        return ("only part came back: one recv() taken as the whole message, or send() "
+                "instead of sendall() dropping the rest")
+    if not got and isinstance(end, Closed):
+        return "it closed the connection without echoing"
+    if not got and isinstance(end, Timeout):
+        return "nothing came back: does it send what it receives, on this connection?"
+    if len(got) == len(sent):
+        return "bytes were changed: decoding and re-encoding as text? echo the raw bytes"
+    return "send back exactly the bytes received, in order"
+
+
+def judge_echo(sent: bytes, result: ReadResult, *, what: str = "echo") -> None:
+    """Raise :class:`ProbeFailed` unless ``result`` holds exactly ``sent``."""
+    if result.complete and result.data == sent:
+        return
+    raise mismatch(
+        f"the {what} differs from what was sent ({len(result.data)} of {len(sent)} bytes back; "
+        f"{result.end.describe()})",
+        sent=sent, expected=sent, actual=result.data, end=result.end,
+        hint=echo_hint(sent, result.data, result.end),
+    )
+
+
+def check_echo(ctx: ProbeContext, conn: Conn, message: bytes, *, what: str = "echo") -> None:
+    """Send ``message`` on ``conn`` and require it back, byte for byte, before the reply deadline."""
+    sent = conn.send_all(message, deadline=ctx.reply_deadline())
+    if isinstance(sent, Reset | Timeout):
+        raise ProbeFailed(
+            f"could not send the message: {sent.describe()}",
+            hint="the server stopped reading or reset the connection",
+        )
+    result = conn.read_exactly(len(message), deadline=ctx.reply_deadline())
+    ctx.log(f"sent {excerpt(message, limit=40)}, got {len(result.data)} bytes back "
+            f"({result.end.describe()})")
+    if result.complete and result.data == message:
+        extra = conn.read_for(0.0)  # bytes already queued beyond the echo show up at once
+        if extra.data:
+            raise mismatch(
+                f"the {what} has {len(extra.data)} extra bytes after the message",
+                sent=message, expected=message, actual=message + extra.data, end=None,
+                hint=echo_hint(message, message + extra.data, Done()),
+            )
+        return
+    judge_echo(message, result, what=what)

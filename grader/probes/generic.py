@@ -1,0 +1,256 @@
+"""Probes every TCP server lab shares, written once and registered per suite.
+
+Theory of operation: a requirement such as "a client that resets leaves the
+server serving" or "no busy loop while idle" is the same in every server
+lab; only the conversation differs.  A suite describes its conversation as a
+:class:`ServerLab`: a ``session`` (one complete, valid exchange on an open
+connection, raising :class:`~grader.verdict.ProbeFailed` when the reply is
+wrong) and an ``opening`` (the start of a session, left unfinished).
+:func:`register` then registers the chosen shared probes under the suite
+with docstrings that cite the suite's lab.  Probe ids are the same in every
+suite (``robustness/client-reset``...), so reports and selections read alike.
+
+The ``resources`` probes each run on a lane of their own (their own server
+instance, concurrently with the main lane), because they watch the process
+over an idle second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from grader.context import ProbeContext
+from grader.events import Closed, Overflow, Reset, Timeout
+from grader.launch.base import tcp_states
+from grader.net import Conn
+from grader.probes.common import wait_for
+from grader.probes.registry import REGISTRY
+from grader.verdict import Evidence, ProbeFailed, excerpt
+
+#: One complete, valid exchange on ``conn``; the int numbers the session (for payloads).
+Session = Callable[[ProbeContext, Conn, int], None]
+#: The start of a session, left unfinished (a request without its end).
+Opening = Callable[[ProbeContext, Conn], None]
+
+CLIENT_RESET = "robustness/client-reset"
+SEQUENTIAL = "robustness/sequential-clients"
+CLOSES_AFTER_REPLY = "shutdown/closes-after-reply"
+NO_FD_LEAK = "resources/no-fd-leak"
+IDLE_CPU = "resources/idle-cpu"
+IDLE_CPU_CLIENT = "resources/idle-cpu-client"
+#: Every shared probe, in registration order.
+ALL = (CLOSES_AFTER_REPLY, CLIENT_RESET, SEQUENTIAL, NO_FD_LEAK, IDLE_CPU, IDLE_CPU_CLIENT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerLab:
+    """How a suite's clients talk, for the shared probes.
+
+    ``source`` names the lab in requirement texts (e.g. ``"LABS.md lab 8"``);
+    ``depends`` are the suite's probes that must pass first (its basic
+    request); ``sequential_count`` is the default number of clients of
+    ``robustness/sequential-clients`` (the probe's ``count`` param overrides).
+    """
+
+    suite: str
+    source: str
+    session: Session
+    opening: Opening
+    depends: tuple[str, ...]
+    sequential_count: int = 1000
+
+
+def close_wait(ctx: ProbeContext) -> int:
+    """How many of the server's sockets are in CLOSE_WAIT (the peer closed, the program not)."""
+    assert ctx.program is not None
+    return tcp_states(ctx.program.pids()).get("CLOSE_WAIT", 0)
+
+
+def measure_idle_cpu(ctx: ProbeContext, label: str) -> None:
+    """Fail when the server uses over ``max_cpu`` (param, default 5%) CPU over ``seconds`` (1.0)."""
+    window = float(ctx.params.get("seconds", 1.0))
+    limit = float(ctx.params.get("max_cpu", 0.05))
+    before = ctx.stats().cpu_seconds
+    started = time.monotonic()
+    time.sleep(window)  # the measurement window itself, not a readiness wait
+    used = ctx.stats().cpu_seconds - before
+    share = used / (time.monotonic() - started)
+    ctx.log(f"{label}: {used:.3f} CPU s over {window:g} s ({share:.1%})")
+    if share > limit:
+        raise ProbeFailed(
+            f"busy loop: {share:.0%} CPU while idle {label}",
+            hint="block in accept()/recv()/select() instead of polling; a select() that "
+                 "watches sockets for writing with nothing to write returns at once, forever; "
+                 "a loop that ignores recv() == b'' spins too",
+            evidence=Evidence(expected=f"under {limit:.0%} CPU over {window:g} s",
+                              actual=f"{used:.3f} CPU seconds ({share:.0%})"),
+        )
+
+
+def expect_close(ctx: ProbeContext, conn: Conn, *, after: str = "its reply") -> None:
+    """Require the server to close ``conn`` (FIN) with nothing more sent after ``after``.
+
+    Raises ProbeFailed for extra bytes, a reset or no close before the reply deadline.
+    """
+    result = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=4096)
+    ctx.log(f"after {after}: {len(result.data)} more bytes, {result.end.describe()}")
+    if result.data:
+        raise ProbeFailed(
+            f"the server sent {len(result.data)} more bytes after {after}",
+            hint="send exactly the reply (no extra newline or prompt), then close",
+            evidence=Evidence(expected="EOF (FIN)", actual=excerpt(result.data),
+                              transport=result.end.describe()),
+        )
+    if isinstance(result.end, Timeout | Overflow):
+        raise ProbeFailed(
+            f"the server did not close the connection after {after}",
+            hint="close the client's socket once the reply is sent (a 'with conn:' block)",
+            evidence=Evidence(expected="EOF (FIN)", actual="the connection stayed open",
+                              transport=result.end.describe()),
+        )
+    if isinstance(result.end, Reset):
+        raise ProbeFailed(
+            f"the server reset the connection after {after} instead of closing it",
+            hint="close normally after sending everything; a crash or unread input sends RST",
+            evidence=Evidence(expected="EOF (FIN)", actual="RST", transport=result.end.describe()),
+        )
+    assert isinstance(result.end, Closed)
+
+
+def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
+    """Register the shared probes named in ``which`` under ``lab.suite``.
+
+    Raises ValueError for an unknown name or one already registered in the suite.
+    """
+    makers = {
+        CLOSES_AFTER_REPLY: _closes_after_reply,
+        CLIENT_RESET: _client_reset,
+        SEQUENTIAL: _sequential,
+        NO_FD_LEAK: _no_fd_leak,
+        IDLE_CPU: _idle_cpu,
+        IDLE_CPU_CLIENT: _idle_cpu_client,
+    }
+    for name in which:
+        if name not in makers:
+            raise ValueError(f"no shared probe {name!r} (known: {', '.join(makers)})")
+        func, doc, timeout, lane = makers[name](lab)
+        func.__doc__ = doc
+        REGISTRY.probe(lab.suite, name, depends=lab.depends, timeout=timeout, lane=lane)(func)
+
+
+#: A shared probe for one suite: (function, requirement text, timeout in s, lane).
+_Made = tuple[Callable[[ProbeContext], None], str, float, str]
+
+
+def _closes_after_reply(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        with ctx.connect() as conn:
+            lab.session(ctx, conn, 0)
+            expect_close(ctx, conn)
+
+    return probe, (
+        "After its reply the server closes the connection (FIN), sending nothing more. "
+        f"Source: {lab.source} (the reply, then close)."
+    ), 10.0, "main"
+
+
+def _client_reset(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        first = ctx.connect()
+        lab.opening(ctx, first)
+        first.abort()
+        ctx.log("first client sent part of a request, then RST")
+        try:
+            with ctx.connect() as second:
+                lab.session(ctx, second, 0)
+        except ProbeFailed as exc:
+            raise ProbeFailed(
+                f"after a client reset, the next client was not served: {exc.reason}",
+                hint="catch ConnectionResetError (OSError) around the client's recv/send, "
+                     "close that socket and keep serving",
+                evidence=exc.evidence,
+            ) from None
+
+    return probe, (
+        "A client that resets its connection mid-request (SO_LINGER 0, RST) leaves the server "
+        f"serving the next client. Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+    ), 10.0, "main"
+
+
+def _sequential(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        count = int(ctx.params.get("count", lab.sequential_count))
+        for index in range(count):
+            try:
+                with ctx.connect() as conn:
+                    lab.session(ctx, conn, index)
+            except ProbeFailed as exc:
+                raise ProbeFailed(f"client {index + 1} of {count} failed: {exc.reason}",
+                                  hint=exc.hint if index == 0 else
+                                  "it stops serving after a number of clients: leaked sockets "
+                                  "or files, a fixed loop count, or a crash (see stderr)",
+                                  evidence=exc.evidence) from None
+        ctx.log(f"{count} clients served")
+
+    return probe, (
+        f"{lab.sequential_count:,} clients, one after another, are each served (the count is the "
+        f"probe's 'count' param). Source: {lab.source}; LABS.md lab 1 (\"one client after "
+        "another forever\")."
+    ), 60.0, "main"
+
+
+def _no_fd_leak(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        baseline = ctx.stats().fds
+        for index in range(50):
+            with ctx.connect() as conn:
+                lab.session(ctx, conn, index)
+        ctx.log(f"baseline {baseline} fds; 50 clients closed")
+        settled = wait_for(lambda: (f if (f := ctx.stats().fds) <= baseline else None),
+                           deadline=ctx.reply_deadline())
+        if settled is None:
+            now = ctx.stats().fds
+            raise ProbeFailed(
+                f"open file descriptors grew from {baseline} to {now} after 50 clients left",
+                hint="close every accepted socket and every opened file when its client is done "
+                     "(use 'with' blocks)",
+                evidence=Evidence(expected=f"<= {baseline} open fds", actual=f"{now} open fds"),
+            )
+
+    return probe, (
+        "No file descriptors leak: after 50 clients come and go the open-fd count returns to its "
+        f"start. Source: {lab.source}; LABS.md lab 1 (\"never closes\")."
+    ), 10.0, "fds"
+
+
+def _idle_cpu(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        with ctx.connect() as conn:
+            lab.session(ctx, conn, 0)
+        wait_for(lambda: True if not close_wait(ctx) else None, deadline=ctx.reply_deadline())
+        measure_idle_cpu(ctx, "with no client")
+
+    return probe, (
+        "No busy loop: under 5% CPU over an idle second with no client connected (after one "
+        f"left). Source: {lab.source}; LABS.md lab 1 (\"spins on b'' at 100% CPU\")."
+    ), 10.0, "idle"
+
+
+def _idle_cpu_client(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        with ctx.connect() as conn:
+            ctx.log("connected, silent")
+            measure_idle_cpu(ctx, "with a silent client connected")
+            try:
+                lab.session(ctx, conn, 0)
+            except ProbeFailed as exc:
+                raise ProbeFailed(f"the client was not served after an idle second: {exc.reason}",
+                                  hint="keep waiting for a slow client's request; do not time "
+                                       "out clients", evidence=exc.evidence) from None
+
+    return probe, (
+        "No busy loop: under 5% CPU over an idle second with one connected, silent client, "
+        f"which is then served. Source: {lab.source}; LABS.md lab 3 (\"busy loop while idle\")."
+    ), 10.0, "idle-client"

@@ -1,0 +1,104 @@
+"""Has the server read what we sent?  Socket queue observations for split-message probes.
+
+Theory of operation: to make a message reach a program *as a split* (a
+header in one recv(), the rest in another) the grader sends the first
+piece, then waits until (1) the kernel on the far side has acknowledged it
+(our send queue is empty: ``SIOCOUTQ``) and (2) the server's own socket has
+nothing left unread (its receive queue is empty: the program called
+recv()), and only then sends the next piece.  Both are real conditions, so
+the split does not depend on the machine's speed or load.
+
+The server's receive queue is read from the kernel, for the server's end of
+the grader's connection:
+
+* local programs share the grader's network namespace, which may hold tens
+  of thousands of TIME_WAIT sockets; one exact ``sock_diag`` netlink lookup
+  (Linux ``man 7 sock_diag``) finds that socket without
+  listing them all;
+* a program with a namespace of its own (Docker) is read from its
+  ``/proc/PID/net/tcp``, which lists only that program's sockets.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import socket
+import struct
+import termios
+from pathlib import Path
+
+from grader.net import Conn
+
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST = 1
+_NLMSG_ERROR = 2
+_NOCOOKIE = 0xFFFFFFFF
+_TCPF_ALL = 0xFFF
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
+# inet_diag_msg: family, state, timer, retrans, id (48 bytes), expires, rqueue, wqueue, uid, inode
+_MESSAGE = struct.Struct("=BBBB48sIIIII")
+
+
+def unacked(conn: Conn) -> int:
+    """Bytes sent on ``conn`` that the peer's kernel has not acknowledged yet (``SIOCOUTQ``)."""
+    raw = fcntl.ioctl(conn.sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+    return int(struct.unpack("i", raw)[0])
+
+
+def _diag_unread(local: tuple[str, int], remote: tuple[str, int]) -> int | None:
+    """Receive-queue bytes of the TCP socket bound to ``local`` and connected to ``remote``
+    (IPv4, this network namespace), by an exact sock_diag lookup; None when there is none."""
+    # inet_diag_req_v2: family, protocol, ext, pad, states; then inet_diag_sockid: sport and
+    # dport (big-endian), src[4] and dst[4] (network order), interface, cookie[2]
+    request = (struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, _TCPF_ALL)
+               + struct.pack("!HH", local[1], remote[1])
+               + socket.inet_aton(local[0]).ljust(16, b"\0")
+               + socket.inet_aton(remote[0]).ljust(16, b"\0")
+               + struct.pack("=III", 0, _NOCOOKIE, _NOCOOKIE))
+    message = _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1,
+                           0) + request
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as sock:
+        sock.settimeout(1.0)
+        sock.send(message)
+        reply = sock.recv(65536)
+    _, kind, _, _, _ = _HEADER.unpack_from(reply)
+    if kind == _NLMSG_ERROR:
+        code = -struct.unpack_from("=i", reply, _HEADER.size)[0]
+        if code in (errno.ENOENT, 0):
+            return None
+        raise OSError(code, f"sock_diag lookup failed: {errno.errorcode.get(code, code)}")
+    fields = _MESSAGE.unpack_from(reply, _HEADER.size)
+    return int(fields[6])  # idiag_rqueue: bytes received, not yet read by the program
+
+
+def _proc_unread(pid: int, local_port: int, remote_port: int) -> int | None:
+    """Receive-queue bytes from ``/proc/PID/net/tcp*`` (the program's network namespace)."""
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if (len(cols) > 4 and int(cols[1].rsplit(":", 1)[1], 16) == local_port
+                    and int(cols[2].rsplit(":", 1)[1], 16) == remote_port):
+                return int(cols[4].split(":")[1], 16)
+    return None
+
+
+def server_unread(conn: Conn, *, pid: int | None, isolated: bool) -> int | None:
+    """Bytes the server has received on ``conn`` but not yet read; None when its end is gone.
+
+    ``pid`` is the server's main process; ``isolated`` is True when it has a
+    network namespace of its own (then its ``/proc`` table is read).
+    """
+    try:
+        ours = conn.sock.getsockname()
+        theirs = conn.sock.getpeername()
+    except OSError:  # not connected any more: the server's end is gone
+        return None
+    if isolated or conn.sock.family != socket.AF_INET:
+        return None if pid is None else _proc_unread(pid, theirs[1], ours[1])
+    return _diag_unread((theirs[0], theirs[1]), (ours[0], ours[1]))

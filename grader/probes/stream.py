@@ -1,0 +1,331 @@
+"""Probes for TCP echo servers (suite ``stream-echo``; LABS.md lab 1, reused by labs 2-4 and 9).
+
+Theory of operation: the grader is the client.  Each probe opens its own
+connections through the context, drives one requirement, and judges typed
+events.  Payloads and split points come from the probe's seeded generator.
+The assignment's ``[protocol] framing`` (default ``"raw"``) picks a
+:class:`~grader.probes.adapter.Adapter` that makes each probe's content a
+valid message and judges the reply, so the same probes grade the framing
+servers of lab 9 (length-prefix, delimiter, fixed, close); with ``raw`` they
+send exactly the bytes they always did.  The framing-only probes live in
+:mod:`grader.probes.framing`.
+Probes on the ``main`` lane share one server instance in order; the
+``resources`` probes each run on a lane of their own (their own server
+instance, concurrently), because they watch the process over an idle second.
+
+Requirement text is quoted in each docstring; the first sentence is the
+summary shown in listings.
+"""
+
+from __future__ import annotations
+
+from grader.context import ProbeContext
+from grader.events import Closed, Done
+from grader.probes.adapter import adapter_for, judge_reply_then_close
+from grader.probes.common import echo_hint, register_startup, wait_for
+from grader.probes.generic import close_wait, measure_idle_cpu
+from grader.probes.registry import REGISTRY
+from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, mismatch
+
+SUITE = "stream-echo"
+ECHO = "echo/one-message"
+
+register_startup(SUITE)
+probe = REGISTRY.probe
+
+
+def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
+    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
+    return bytes(ctx.rng.choice(alphabet) for _ in range(ctx.rng.randint(low, high)))
+
+
+@probe(SUITE, ECHO, weight=2, depends=("startup/listens",))
+def one_message(ctx: ProbeContext) -> None:
+    """One message sent on a new connection comes back unchanged. Source: LABS.md lab 1, lab 9."""
+    adapter = adapter_for(ctx)
+    with ctx.connect() as conn:
+        adapter.check(ctx, conn, adapter.one(b"hello sockgrade " + _text(ctx, 8, 40) + b"\n"))
+
+
+@probe(SUITE, "echo/many-messages", depends=(ECHO,))
+def many_messages(ctx: ProbeContext) -> None:
+    """Twenty messages on one connection each come back before the next is sent.
+
+    Source: LABS.md lab 1 ("many messages per connection"), lab 9 (streaming framings).
+    """
+    adapter = adapter_for(ctx)
+    if not adapter.streaming:
+        raise ProbeError(f"echo/many-messages does not apply to the {adapter.name!r} framing "
+                         "(one message per connection): remove it from the assignment")
+    with ctx.connect() as conn:
+        for index in range(20):
+            message = f"message {index}: ".encode() + _text(ctx, 1, 2000) + b"\n"
+            ctx.log(f"message {index}: {len(message)} bytes")
+            try:
+                adapter.check(ctx, conn, message)
+            except ProbeFailed as exc:
+                raise ProbeFailed(f"message {index + 1} of 20: {exc.reason}", hint=(
+                    "it stops after the first message: keep reading the same connection "
+                    "until the client closes it" if index else exc.hint),
+                    evidence=exc.evidence) from None
+
+
+@probe(SUITE, "echo/binary", depends=(ECHO,))
+def binary(ctx: ProbeContext) -> None:
+    """All 256 byte values and invalid UTF-8 come back unchanged. Source: LABS.md lab 1 ("any bytes").
+
+    With the delimiter framing: every byte value but the delimiter.
+    """
+    adapter = adapter_for(ctx)
+    values = bytes(range(256))
+    invalid = b"\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc"
+    conn = ctx.connect()
+    with conn:
+        for index, (label, message) in enumerate((("all byte values", values),
+                                                  ("invalid UTF-8", invalid))):
+            if index and not adapter.streaming:  # close framing: one message per connection
+                conn = ctx.connect()
+            ctx.log(f"sending {label}")
+            try:
+                adapter.check(ctx, conn, message)
+            except ProbeFailed as exc:
+                hint = exc.hint
+                if isinstance(exc.evidence.transport, str) and "reset" in exc.evidence.transport:
+                    hint = "it crashed on non-UTF-8 bytes: do not decode; echo the raw bytes"
+                raise ProbeFailed(f"{label}: {exc.reason}", hint=hint,
+                                  evidence=exc.evidence) from None
+
+
+@probe(SUITE, "partial/one-byte-writes", depends=(ECHO,))
+def one_byte_writes(ctx: ProbeContext) -> None:
+    """A message written one byte at a time (TCP_NODELAY, small gaps) comes back whole.
+
+    A server must not take one recv() as one message. Source: LABS.md lab 1, lab 9.
+    """
+    adapter = adapter_for(ctx)
+    message = adapter.frame(b"split " + _text(ctx, 20, 30) + b"\n")
+    with ctx.connect(nodelay=True) as conn:
+        sent = conn.send_all(message, deadline=ctx.reply_deadline(), chunks=[1] * len(message),
+                             gap=0.002)
+        ctx.log(f"wrote {len(message)} single-byte segments: {sent.describe()}")
+        try:
+            adapter.expect_reply(ctx, conn, message)
+        except ProbeFailed as exc:
+            if adapter.split_hint is None:
+                raise
+            raise ProbeFailed(exc.reason, hint=adapter.split_hint, evidence=exc.evidence) from None
+
+
+def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_loss: str) -> None:
+    adapter = adapter_for(ctx)
+    payload = adapter.stream(ctx.rng.randbytes(size))
+    size = len(payload)
+    with ctx.connect(rcvbuf=64 * 1024) as conn:
+        result = adapter.bulk(conn, payload, deadline=ctx.reply_deadline(
+            max(ctx.reply_timeout, 30.0)), idle=ctx.reply_timeout, write_first=write_first)
+        ctx.log(f"sent {result.sent} bytes ({result.send_end.describe()}), "
+                f"received {len(result.read.data)} ({result.read.end.describe()})")
+        if result.read.complete and result.read.data == payload:
+            adapter.after_bulk(ctx, conn, payload)
+            return
+        got = result.read.data
+        hint = echo_hint(payload, got, result.read.end)
+        if got != payload[: len(got)]:
+            hint = adapter.explain(payload, got, hint_loss)
+        damaged = "" if got == payload[: len(got)] else ", and they differ from what was sent"
+        raise mismatch(
+            f"{len(got)} of {size} bytes came back{damaged} ({result.read.end.describe()})",
+            sent=None, expected=payload, actual=got, end=result.read.end, hint=hint,
+        )
+
+
+@probe(SUITE, "partial/large-payload", depends=(ECHO,), timeout=40.0)
+def large_payload(ctx: ProbeContext) -> None:
+    """A 4 MiB payload written and read at the same time comes back whole and in order.
+
+    The grader reads while it writes, so a correct server never deadlocks.
+    Source: LABS.md lab 1 ("any size").
+    """
+    _exchange_probe(ctx, int(ctx.params.get("bytes", 4 * 1024 * 1024)), write_first=False,
+                    hint_loss="bytes are missing or out of order in the middle of the stream")
+
+
+@probe(SUITE, "partial/backpressure", depends=(ECHO,), timeout=40.0)
+def backpressure(ctx: ProbeContext) -> None:
+    """Under backpressure (16 MiB, the grader reads only when it cannot write) every byte comes back.
+
+    The server's send buffer fills up, so a send() that sends only part of
+    its buffer is exposed: the rest must not be dropped.  Source: LABS.md
+    lab 1 ("send instead of sendall").
+    """
+    _exchange_probe(ctx, int(ctx.params.get("bytes", 16 * 1024 * 1024)), write_first=True,
+                    hint_loss="bytes are missing from the middle of the stream: send() may send "
+                              "only part of a buffer and return the count; use sendall()")
+
+
+@probe(SUITE, "shutdown/half-close", depends=(ECHO,))
+def half_close(ctx: ProbeContext) -> None:
+    """After the client's half-close (SHUT_WR) the server sends all it owes, then closes with FIN.
+
+    The client must see the whole echo and then EOF, not a reset and not
+    endless data. Source: LABS.md lab 1 ("until the client ends its side;
+    then finish sending and close").
+    """
+    message = adapter_for(ctx).frame(_text(ctx, 200, 600) + b"\n")
+    with ctx.connect() as conn:
+        conn.send_all(message, deadline=ctx.reply_deadline())
+        conn.shutdown_write()
+        ctx.log(f"sent {len(message)} bytes, then SHUT_WR")
+        result = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=len(message) + 65536)
+        ctx.log(f"read {len(result.data)} bytes, ended: {result.end.describe()}")
+    judge_reply_then_close(message, result)
+
+
+@probe(SUITE, "shutdown/closes-after-client", depends=(ECHO,))
+def closes_after_client(ctx: ProbeContext) -> None:
+    """After the client closes, the server closes its side of the connection before a deadline.
+
+    Observed from the server's sockets: none may stay in CLOSE_WAIT (the
+    peer closed, the program did not). Source: LABS.md lab 1.
+    """
+    adapter = adapter_for(ctx)
+    before = close_wait(ctx)
+    with ctx.connect() as conn:
+        adapter.check(ctx, conn, adapter.one(_text(ctx, 10, 50)))
+    ctx.log("client closed")
+    deadline = ctx.reply_deadline()
+    left = wait_for(lambda: (n if (n := close_wait(ctx)) <= before else None),
+                    deadline=deadline)
+    if left is None:
+        raise ProbeFailed(
+            "the server did not close its socket after the client closed",
+            hint="when recv() returns b'' close the connection socket (with a 'with' block)",
+            evidence=Evidence(expected="no socket in CLOSE_WAIT",
+                              actual=f"{close_wait(ctx)} socket(s) in CLOSE_WAIT after "
+                                     f"{ctx.reply_timeout:g} s"),
+        )
+
+
+@probe(SUITE, "robustness/client-reset", depends=(ECHO,))
+def client_reset(ctx: ProbeContext) -> None:
+    """A client that resets its connection (SO_LINGER 0, RST) leaves the server serving the next client.
+
+    Source: LABS.md lab 1 ("dies on a client reset").
+    """
+    adapter = adapter_for(ctx)
+    first = ctx.connect()
+    adapter.begin(ctx, first, b"about to reset\n")
+    first.abort()
+    ctx.log("first client sent RST")
+    try:
+        with ctx.connect() as second:
+            adapter.check(ctx, second, b"after the reset\n")
+    except ProbeFailed as exc:
+        raise ProbeFailed(
+            f"after a client reset, the next client was not served: {exc.reason}",
+            hint="catch ConnectionResetError (OSError) around the client's recv/send, "
+                 "close that socket and keep serving",
+            evidence=exc.evidence,
+        ) from None
+
+
+@probe(SUITE, "robustness/sequential-clients", depends=(ECHO,), timeout=60.0)
+def sequential_clients(ctx: ProbeContext) -> None:
+    """1,000 connections, one after another, are each served. Source: LABS.md lab 1 ("forever")."""
+    adapter = adapter_for(ctx)
+    count = int(ctx.params.get("count", 1000))
+    for index in range(count):
+        message = f"client {index}\n".encode()
+        try:
+            with ctx.connect() as conn:
+                adapter.check(ctx, conn, message)
+        except ProbeFailed as exc:
+            raise ProbeFailed(f"connection {index + 1} of {count} failed: {exc.reason}",
+                              hint=exc.hint if index == 0 else
+                              "it stops serving after a number of clients: leaked sockets, "
+                              "a fixed loop count, or a crash (see stderr)",
+                              evidence=exc.evidence) from None
+    ctx.log(f"{count} connections served")
+
+
+@probe(SUITE, "concurrency/second-client", tier=Tier.INFORMATIONAL, depends=(ECHO,))
+def second_client(ctx: ProbeContext) -> None:
+    """A second client is served while a first one is connected and silent.
+
+    Informational for lab 1; required for labs 2-4. Source: LABS.md lab 2.
+    """
+    adapter = adapter_for(ctx)
+    with ctx.connect() as silent:
+        ctx.log("first client connected, sends nothing")
+        try:
+            with ctx.connect() as second:
+                adapter.check(ctx, second, b"am I served?\n")
+        except ProbeFailed as exc:
+            raise ProbeFailed(
+                f"a second client was not served while the first was idle: {exc.reason}",
+                hint="serve each client in its own thread, or multiplex with selectors",
+                evidence=exc.evidence,
+            ) from None
+        silent.close()
+
+
+@probe(SUITE, "resources/no-fd-leak", depends=(ECHO,), lane="fds")
+def no_fd_leak(ctx: ProbeContext) -> None:
+    """No file descriptors leak: after 50 clients come and go the open-fd count returns to its start.
+
+    Source: LABS.md lab 1 ("never closes").
+    """
+    adapter = adapter_for(ctx)
+    baseline = ctx.stats().fds
+    for index in range(50):
+        with ctx.connect() as conn:
+            adapter.check(ctx, conn, f"fd check {index}\n".encode())
+    ctx.log(f"baseline {baseline} fds; 50 clients closed")
+    settled = wait_for(lambda: (f if (f := ctx.stats().fds) <= baseline else None),
+                       deadline=ctx.reply_deadline())
+    if settled is None:
+        now = ctx.stats().fds
+        raise ProbeFailed(
+            f"open file descriptors grew from {baseline} to {now} after 50 clients left",
+            hint="close every accepted socket when its client is done (use 'with conn:')",
+            evidence=Evidence(expected=f"<= {baseline} open fds", actual=f"{now} open fds"),
+        )
+
+
+@probe(SUITE, "resources/idle-cpu", depends=(ECHO,), lane="idle")
+def idle_cpu(ctx: ProbeContext) -> None:
+    """No busy loop: under 5% CPU over an idle second with no client connected (after one left).
+
+    Source: LABS.md lab 1 ("spins on b'' at 100% CPU"), lab 3 ("busy loop while idle").
+    """
+    adapter = adapter_for(ctx)
+    with ctx.connect() as conn:
+        adapter.check(ctx, conn, adapter.one(b"one client, then idle\n"))
+    wait_for(lambda: True if not close_wait(ctx) else None, deadline=ctx.reply_deadline())
+    measure_idle_cpu(ctx, "with no client")
+
+
+@probe(SUITE, "resources/idle-cpu-client", depends=(ECHO,), lane="idle-client")
+def idle_cpu_client(ctx: ProbeContext) -> None:
+    """No busy loop: under 5% CPU over an idle second with one connected, silent client.
+
+    Source: LABS.md lab 3 ("busy loop while idle"), lab 9.
+    """
+    adapter = adapter_for(ctx)
+    first, later = adapter.one(b"connected, then silent\n"), adapter.one(b"still here\n")
+    with ctx.connect() as conn:
+        adapter.begin(ctx, conn, first)  # close framing: the request's first part, no reply yet
+        measure_idle_cpu(ctx, "with a silent client connected")
+        message = adapter.frame(later)
+        sent = conn.send_all(message, deadline=ctx.reply_deadline())
+        if not adapter.streaming:  # the rest of the request, the half-close, then the reply
+            adapter.expect_reply(ctx, conn, adapter.frame(first) + message)
+            return
+        result = conn.read_exactly(len(message), deadline=ctx.reply_deadline())
+        if not isinstance(sent, Done) or not result.complete:
+            end = result.end
+            raise ProbeFailed("the idle client was not served after the idle second",
+                              hint="keep serving a connection however long it stays idle",
+                              evidence=Evidence(transport=end.describe()))
+        if isinstance(result.end, Closed):
+            raise ProbeFailed("the server closed an idle connection", hint="do not time out clients")

@@ -1,0 +1,79 @@
+"""Console report: a line per probe, then each failure's evidence and hint, then the score.
+
+Theory of operation: rendered with rich, which drops colour when the output
+is not a terminal or ``NO_COLOR`` is set.  Submission text is cleaned
+(:func:`grader.report.text.clean`) and printed without markup
+interpretation, so a hostile program cannot inject escapes into the
+teacher's terminal.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from grader.report.text import clean
+from grader.runner import GradeResult
+from grader.verdict import Outcome, Tier, Verdict
+
+_STYLE = {
+    Outcome.PASSED: ("PASS", "green"),
+    Outcome.FAILED: ("FAIL", "bold red"),
+    Outcome.ERROR: ("ERROR", "bold magenta"),
+    Outcome.SKIPPED: ("SKIP", "yellow"),
+}
+
+
+def _line(verdict: Verdict) -> Text:
+    label, style = _STYLE[verdict.outcome]
+    text = Text()
+    text.append(f"{label:<5}", style=style)
+    text.append(f" {verdict.probe_id}")
+    if verdict.tier is Tier.INFORMATIONAL:
+        text.append(" (informational)", style="dim")
+    text.append(f"  {verdict.time:.2f}s", style="dim")
+    if verdict.outcome is not Outcome.PASSED and verdict.reason:
+        text.append(f"  {clean(verdict.reason, limit=200)}", style="dim" if
+                    verdict.outcome is Outcome.SKIPPED else "")
+    return text
+
+
+def render(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
+    """Print ``result`` to ``console``; ``verbose`` adds every probe's transcript."""
+    console.print(Text(f"{result.assignment_id} — {result.assignment_title}", style="bold"))
+    console.print(Text(f"submission: {clean(result.submission, limit=300)}   runner: "
+                       f"{result.runner}   seed: {result.seed}", style="dim"))
+    if result.command:
+        console.print(Text("command: " + clean(" ".join(result.command), limit=300), style="dim"))
+    console.print()
+    for verdict in result.verdicts:
+        console.print(_line(verdict))
+        if verbose and verdict.transcript:
+            for step in verdict.transcript:
+                console.print(Text("        " + clean(step, limit=300), style="dim"))
+    problems = [v for v in result.verdicts if v.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    for verdict in problems:
+        console.print()
+        label, style = _STYLE[verdict.outcome]
+        console.print(Text(f"{label} {verdict.probe_id}", style=style))
+        console.print(Text(f"  requirement: {verdict.requirement}"))
+        console.print(Text(f"  reason: {clean(verdict.reason, limit=500)}"))
+        for line in verdict.evidence.lines():
+            for part in clean(line, limit=2000).splitlines():
+                console.print(Text(f"    {part}"))
+        if verdict.hint:
+            console.print(Text(f"  hint: {verdict.hint}", style="cyan"))
+        if verdict.outcome is Outcome.ERROR:
+            console.print(Text("  (a grader error: it does not count against the submission)",
+                               style="dim"))
+    if result.notes:
+        console.print()
+        for note in result.notes:
+            console.print(Text(f"note: {clean(note, limit=500)}", style="yellow"))
+    console.print()
+    counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+    status_style = {"passed": "bold green", "failed": "bold red"}.get(result.status, "bold magenta")
+    summary = Text()
+    summary.append(f"score {result.score:g}/{result.max_score:g}", style=status_style)
+    summary.append(f"  ({counts}; {result.duration:.1f}s)  {result.status.upper()}")
+    console.print(summary)

@@ -1,0 +1,79 @@
+"""JUnit XML: one ``<testsuite>`` per submission and assignment, one ``<testcase>`` per probe.
+
+Theory of operation: written with junit-xml, in the common subset of the
+JUnit dialects (validated against junit-10.xsd in the tests).  A failed
+verdict is ``<failure>`` (the submission's fault), an error is ``<error>``
+(the grader's), a skip is ``<skipped>`` with its reason.  ``classname`` is
+``<assignment>.<category>``; ``name`` is the probe's name.  The failure's
+``message`` attribute is the one-line reason; its text is the evidence and
+the hint.  The submission's captured output goes to the suite's
+``<system-out>``/``<system-err>``, cleaned of characters XML 1.0 forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from grader.report.text import clean
+from grader.runner import GradeResult
+from grader.verdict import Outcome, Verdict
+
+#: Characters of captured output kept per stream in the report.
+OUTPUT_LIMIT = 16 * 1024
+
+
+def _body(verdict: Verdict) -> str:
+    lines = [verdict.reason, *verdict.evidence.lines()]
+    if verdict.hint:
+        lines.append(f"hint: {verdict.hint}")
+    lines.append(f"requirement: {verdict.requirement}")
+    return clean("\n".join(lines), limit=OUTPUT_LIMIT)
+
+
+def suite(result: GradeResult) -> TestSuite:
+    """The ``<testsuite>`` for one result (suite name: ``<assignment>:<submission>``)."""
+    cases = []
+    seen: set[str] = set()
+    for verdict in result.verdicts:
+        name = verdict.name if verdict.name not in seen else f"{verdict.category}/{verdict.name}"
+        seen.add(name)
+        case = TestCase(
+            name=name,
+            classname=f"{result.assignment_id}.{verdict.category}",
+            elapsed_sec=round(verdict.time, 6),
+            stdout=clean("\n".join(verdict.transcript), limit=OUTPUT_LIMIT) or None,
+        )
+        reason = clean(verdict.reason or verdict.outcome.value, limit=500).replace("\n", " ")
+        if verdict.outcome is Outcome.FAILED:
+            case.add_failure_info(message=reason, output=_body(verdict), failure_type="failure")
+        elif verdict.outcome is Outcome.ERROR:
+            case.add_error_info(message=reason, output=_body(verdict), error_type="grader-error")
+        elif verdict.outcome is Outcome.SKIPPED:
+            case.add_skipped_info(message=reason, output=reason)
+        cases.append(case)
+    properties = {
+        "assignment": result.assignment_id,
+        "submission": clean(result.submission, limit=500),
+        "runner": result.runner,
+        "seed": str(result.seed),
+        "score": f"{result.score:g}",
+        "max_score": f"{result.max_score:g}",
+        "status": result.status,
+    }
+    for index, note in enumerate(result.notes):
+        properties[f"note.{index + 1}"] = clean(note, limit=500)
+    return TestSuite(
+        name=clean(f"{result.assignment_id}:{result.submission}", limit=500),
+        test_cases=cases,
+        timestamp=result.started.isoformat(timespec="seconds"),
+        properties=properties,
+        stdout=clean(result.output.stdout, limit=OUTPUT_LIMIT),
+        stderr=clean(result.output.stderr, limit=OUTPUT_LIMIT),
+    )
+
+
+def render(results: Sequence[GradeResult]) -> str:
+    """The JUnit XML document for ``results`` (one ``<testsuites>`` root)."""
+    return str(to_xml_report_string([suite(r) for r in results], prettyprint=True, encoding="utf-8"))

@@ -1,0 +1,438 @@
+"""The runner: start the submission, run its probes, collect verdicts.
+
+Theory of operation: the assignment's probes are grouped into *lanes*.  Each
+lane of a server lab runs against its own program instance, and lanes run
+concurrently, so slow observations (an idle second of CPU measurement) overlap
+the rest instead of adding to it.  When the port is pinned and the launcher
+shares one network (local runs), the lanes merge into one: two instances
+cannot both bind a pinned port.
+
+Within a lane probes run in order.  A probe whose dependencies did not pass
+is skipped with the reason.  Each probe runs in a worker thread bounded by
+its timeout; every socket operation inside is bounded by the same deadline,
+so overrunning it is a grader fault (``error``).  After each probe the server
+is checked: if the probe killed it, the verdict says so with the stderr tail,
+and the server is started again — on a fresh port unless pinned, since a
+server without ``SO_REUSEADDR`` cannot bind the same port for up to a minute
+after a close (TIME_WAIT, RFC 9293 section 3.6.1).
+
+A command that uses the ``{scratch}`` placeholder gets a fresh, empty,
+grader-owned folder per program instance (``<temp>/store``; probes see it
+as ``ctx.scratch``), removed when that instance stops.
+
+Outcomes follow check50's three-valued rule: passed, failed (the submission),
+error (the grader or machine, never counted), plus skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grader import net
+from grader.assignment import Assignment, ProbeConfig
+from grader.context import ProbeContext
+from grader.errors import LaunchError, UsageError
+from grader.launch.base import Launcher, LaunchSpec, Output, Program
+from grader.readiness import StartResult, stderr_tail, wait_ready
+from grader.submission import Submission, argv
+from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, Verdict
+
+#: Extra seconds a probe thread gets past its timeout before it is declared overrun.
+OVERRUN_GRACE = 2.0
+#: After a failed probe, seconds to wait for a crashing server to finish exiting, so its
+#: death is charged to the probe that caused it (a traceback takes a moment to print).
+DEATH_GRACE = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """Settings of one grading run, resolved from the command line.
+
+    ``port`` pins the server's port (overrides the assignment); ``python``
+    is the interpreter for a ``python`` command word; ``select``/``exclude``
+    are glob patterns on probe ids or ``category/name``; ``extra`` replaces
+    the assignment's extra argv words.
+    """
+
+    seed: int
+    port: int | None = None
+    python: str = sys.executable
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extra: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradeResult:
+    """All verdicts of one submission on one assignment.
+
+    ``duration`` is in seconds; ``output`` is the captured output of the
+    main program instance (servers) or of the last client run.
+    """
+
+    assignment_id: str
+    assignment_title: str
+    submission: str
+    runner: str
+    seed: int
+    started: datetime
+    duration: float
+    verdicts: tuple[Verdict, ...]
+    output: Output
+    notes: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+
+    def counted(self, verdict: Verdict) -> bool:
+        """True when ``verdict`` counts toward the score (required and not excused)."""
+        return verdict.tier is Tier.REQUIRED and not verdict.excused
+
+    @property
+    def score(self) -> float:
+        """Weights of passed required probes."""
+        return sum(v.weight for v in self.verdicts if self.counted(v) and v.outcome is Outcome.PASSED)
+
+    @property
+    def max_score(self) -> float:
+        """Weights of required probes, minus those excused by a grader error."""
+        return sum(v.weight for v in self.verdicts if self.counted(v))
+
+    def count(self, outcome: Outcome) -> int:
+        """How many verdicts have ``outcome``."""
+        return sum(1 for v in self.verdicts if v.outcome is outcome)
+
+    @property
+    def status(self) -> str:
+        """"passed" (every required probe passed), "failed", or "error" (a grader fault)."""
+        required = [v for v in self.verdicts if v.tier is Tier.REQUIRED]
+        if any(v.outcome in (Outcome.FAILED, Outcome.SKIPPED) and not v.excused for v in required):
+            return "failed"
+        if any(v.outcome is not Outcome.PASSED for v in required):
+            return "error"
+        return "passed"
+
+
+@dataclass
+class _Lane:
+    name: str
+    configs: list[ProbeConfig]
+    program: Program | None = None
+    port: int | None = None
+    start: StartResult | None = None
+    unavailable: str | None = None
+    command: tuple[str, ...] = ()
+    outputs: list[Output] = field(default_factory=list)
+    scratch: Path | None = None
+
+
+class Runner:
+    """Grades one submission against one assignment with one launcher."""
+
+    def __init__(
+        self,
+        assignment: Assignment,
+        submission: Submission,
+        launcher: Launcher,
+        options: RunOptions,
+        *,
+        on_verdict: Callable[[Verdict], None] | None = None,
+    ) -> None:
+        self.assignment = assignment
+        self.submission = submission
+        self.launcher = launcher
+        self.options = options
+        self._on_verdict = on_verdict
+        self._port = options.port if options.port is not None else assignment.port
+        self._extra = options.extra if options.extra is not None else assignment.extra
+        self._verdicts: dict[str, Verdict] = {}
+        self._done: dict[str, threading.Event] = {}
+        self._notes: list[str] = []
+        self._lock = threading.Lock()
+        self._entry_path = self._entry()
+        # A launcher with its own interpreter (Docker: the image's ``python``) replaces the
+        # default one; an explicit --python still wins.
+        own_python = getattr(launcher, "python", None)
+        self._python = (own_python if own_python and options.python == sys.executable
+                        else options.python)
+
+    def _entry(self) -> str | None:
+        if self.submission.entry is None:
+            return None
+        if self.launcher.name == "docker":
+            return f"/submission/{self.submission.entry}"
+        return str(self.submission.folder / self.submission.entry)
+
+    # -- selection --------------------------------------------------------
+
+    def selected(self) -> list[ProbeConfig]:
+        """The probes to run after ``--select``/``--exclude``, dependencies pulled in."""
+        def matches(config: ProbeConfig, patterns: Sequence[str]) -> bool:
+            return any(fnmatch.fnmatchcase(config.id, p) or fnmatch.fnmatchcase(config.name, p)
+                       for p in patterns)
+
+        chosen = [c for c in self.assignment.probes
+                  if (not self.options.select or matches(c, self.options.select))
+                  and not matches(c, self.options.exclude)]
+        if not chosen:
+            raise UsageError("no probe matches the --select/--exclude patterns")
+        wanted = {c.name for c in chosen}
+        changed = True
+        while changed:
+            changed = False
+            for config in self.assignment.probes:
+                if config.name in wanted:
+                    for dep in config.spec.depends:
+                        if dep not in wanted:
+                            wanted.add(dep)
+                            changed = True
+        return [c for c in self.assignment.probes if c.name in wanted]
+
+    # -- running ----------------------------------------------------------
+
+    def run(self) -> GradeResult:
+        """Run every selected probe; never raises for the submission's faults."""
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        configs = self.selected()
+        for config in configs:
+            self._done[config.name] = threading.Event()
+        lanes: dict[str, _Lane] = {}
+        merge = self._port is not None and not self.launcher.isolated_network
+        for config in configs:
+            name = "main" if merge else config.spec.lane
+            lanes.setdefault(name, _Lane(name=name, configs=[])).configs.append(config)
+        if merge and len({c.spec.lane for c in configs}) > 1:
+            self._notes.append(
+                f"port {self._port} is pinned: all probes share one server instance, run in turn"
+            )
+        ordered = sorted(lanes.values(), key=lambda lane: lane.name != "main")
+        main = ordered[0]
+        server = self.assignment.role == "server"
+        if server:
+            # The first instance starts alone: a submission that ignores argv and binds a
+            # fixed port would otherwise race its own copies for it.
+            self._launch(main, first=True)
+            for lane in ordered[1:]:
+                if not (main.start and main.start.ready):
+                    lane.unavailable = main.unavailable
+                    lane.start = main.start
+        threads = [threading.Thread(target=self._run_lane, args=(lane, server),
+                                    name=f"lane-{lane.name}") for lane in ordered[1:]]
+        for thread in threads:
+            thread.start()
+        try:
+            self._run_lane(main, False)
+        finally:
+            for thread in threads:
+                thread.join()
+        verdicts = tuple(self._verdicts[c.name] for c in configs)
+        output = main.outputs[0] if main.outputs else Output(
+            stdout=b"", stderr=b"", stdout_total=0, stderr_total=0)
+        return GradeResult(
+            assignment_id=self.assignment.id,
+            assignment_title=self.assignment.title,
+            submission=self.submission.label,
+            runner=self.launcher.name,
+            seed=self.options.seed,
+            started=started_at,
+            duration=time.monotonic() - started,
+            verdicts=verdicts,
+            output=output,
+            notes=tuple(self._notes),
+            command=main.command,
+        )
+
+    def _run_lane(self, lane: _Lane, launch: bool) -> None:
+        try:
+            if launch and lane.unavailable is None:
+                self._launch(lane, first=True)
+            for config in lane.configs:
+                self._record(self._run_one(lane, config))
+        finally:
+            self._stop(lane)
+            for config in lane.configs:  # never leave a dependent waiting
+                if config.name not in self._verdicts:
+                    self._record(self._verdict(config, Outcome.ERROR, 0.0,
+                                               reason="lane aborted by a grader fault"))
+
+    def _record(self, verdict: Verdict) -> None:
+        name = verdict.probe_id.split("/", 1)[1]
+        with self._lock:
+            self._verdicts[name] = verdict
+        self._done[name].set()
+        if self._on_verdict is not None:
+            self._on_verdict(verdict)
+
+    def _launch(self, lane: _Lane, *, first: bool) -> None:
+        port = self._port if self._port is not None else net.free_port(self.launcher.bind_host)
+        values = {"host": self.launcher.bind_host, "port": str(port)}
+        if self._wants_scratch():
+            lane.scratch = _make_scratch()
+            values["scratch"] = str(lane.scratch)
+        words = argv(
+            self.submission, self.assignment, python=self._python,
+            entry_path=self._entry_path, values=values,
+            extra=[w.replace("{workdir}", str(self.submission.folder))
+                    .replace("{scratch}", values.get("scratch", "{scratch}")) for w in self._extra],
+        )
+        lane.command = words
+        writable = () if lane.scratch is None else (lane.scratch.parent,)
+        try:
+            program = self.launcher.start(
+                LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
+                           writable=writable))
+        except LaunchError as exc:
+            lane.start = StartResult(status="launch-error", elapsed=0.0, reason=str(exc))
+            lane.unavailable = f"the grader could not start the program: {exc}"
+            return
+        lane.program, lane.port = program, port
+        lane.start = wait_ready(program, proto=self.assignment.readiness,
+                                host=self.launcher.bind_host, port=port,
+                                timeout=self.assignment.timeouts.startup)
+        if not lane.start.ready:
+            lane.unavailable = f"the server did not start: {lane.start.reason}"
+            if not first and self._port is not None:
+                lane.unavailable = (f"the server could not be restarted on pinned port {port}: "
+                                    f"{lane.start.reason}")
+
+    def _stop(self, lane: _Lane) -> None:
+        if lane.program is not None:
+            lane.program.stop()
+            lane.outputs.append(lane.program.output())
+            lane.program = None
+        if lane.scratch is not None:
+            shutil.rmtree(lane.scratch.parent, ignore_errors=True)
+            lane.scratch = None
+
+    def _wants_scratch(self) -> bool:
+        """True when the command or its extra words use the ``{scratch}`` placeholder."""
+        words = [*(self.submission.command or (self.assignment.command,)), *self._extra]
+        return any("{scratch}" in word for word in words)
+
+    def _unmet(self, config: ProbeConfig) -> tuple[str, bool] | None:
+        for dep in config.spec.depends:
+            self._done[dep].wait()
+            verdict = self._verdicts[dep]
+            if verdict.outcome is not Outcome.PASSED:
+                return (f"depends on {verdict.probe_id}, which {verdict.outcome.value}", verdict.excused)
+        return None
+
+    def _verdict(self, config: ProbeConfig, outcome: Outcome, elapsed: float, **kw: object) -> Verdict:
+        return Verdict(
+            probe_id=config.id, category=config.category, name=config.spec.name.split("/", 1)[1],
+            outcome=outcome, tier=config.tier, weight=config.weight, time=elapsed,
+            requirement=config.spec.requirement, **kw,  # type: ignore[arg-type]
+        )
+
+    def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:
+        unmet = self._unmet(config)
+        if unmet is not None:
+            return self._verdict(config, Outcome.SKIPPED, 0.0, reason=unmet[0], excused=unmet[1])
+        is_startup = config.category == "startup"
+        if lane.unavailable and not is_startup and self.assignment.role == "server":
+            return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable,
+                                 excused=lane.start is not None and lane.start.status == "launch-error")
+        if self.assignment.role == "server" and lane.program is not None and not is_startup:
+            self._revive(lane, config)
+            if lane.unavailable:
+                return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable)
+        ctx = ProbeContext(
+            assignment=self.assignment, config=config, seed=self.options.seed,
+            launcher=self.launcher, submission=self.submission, python=self._python,
+            entry_path=self._entry_path, extra=self._extra,
+            program=lane.program, port=lane.port, start=lane.start, scratch=lane.scratch,
+        )
+        verdict = self._execute(ctx, config)
+        if self.assignment.role == "server" and lane.program is not None and not is_startup:
+            verdict = self._after(lane, config, verdict)
+        return verdict
+
+    def _execute(self, ctx: ProbeContext, config: ProbeConfig) -> Verdict:
+        box: dict[str, BaseException | None] = {}
+
+        def target() -> None:
+            try:
+                config.spec.func(ctx)
+                box["exc"] = None
+            except BaseException as exc:
+                box["exc"] = exc
+
+        started = time.monotonic()
+        worker = threading.Thread(target=target, name=f"probe-{config.name}", daemon=True)
+        worker.start()
+        worker.join(config.timeout + OVERRUN_GRACE)
+        if worker.is_alive():
+            ctx.close_all()
+            worker.join(OVERRUN_GRACE)
+        ctx.close_all()
+        elapsed = time.monotonic() - started
+        if "exc" not in box:
+            return self._verdict(config, Outcome.ERROR, elapsed, excused=True,
+                                 reason=f"the probe overran its {config.timeout:g} s limit (grader fault)",
+                                 transcript=ctx.transcript)
+        exc = box["exc"]
+        if exc is None:
+            return self._verdict(config, Outcome.PASSED, elapsed, transcript=ctx.transcript)
+        if isinstance(exc, ProbeFailed):
+            return self._verdict(config, Outcome.FAILED, elapsed, reason=exc.reason, hint=exc.hint,
+                                 evidence=exc.evidence, transcript=ctx.transcript)
+        reason = str(exc) if isinstance(exc, ProbeError) else f"{type(exc).__name__}: {exc}"
+        return self._verdict(config, Outcome.ERROR, elapsed, excused=True,
+                             reason=f"grader error: {reason}", transcript=ctx.transcript)
+
+    def _revive(self, lane: _Lane, config: ProbeConfig) -> None:
+        """Restart a server that exited after the previous probe had already been judged."""
+        assert lane.program is not None
+        status = lane.program.poll()
+        if status is not None:
+            self._restart(lane, f"the server had exited (status {status}) before {config.id}")
+
+    def _restart(self, lane: _Lane, why: str) -> None:
+        self._stop(lane)
+        old_port = lane.port
+        self._launch(lane, first=False)
+        if lane.start is not None and lane.start.ready:
+            where = "the same pinned port" if self._port is not None else f"port {lane.port}"
+            self._notes.append(f"{why}; restarted on {where} (was {old_port})")
+        else:
+            self._notes.append(f"{why}; {lane.unavailable}")
+
+    def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict) -> Verdict:
+        assert lane.program is not None
+        status = lane.program.poll()
+        if status is None and verdict.outcome is Outcome.FAILED:
+            status = lane.program.wait(DEATH_GRACE)
+        if status is None:
+            return verdict
+        tail = stderr_tail(lane.program)
+        died = f"the server exited with status {status} during this probe"
+        details = (*verdict.evidence.details, died, *((f"stderr (tail):\n{tail}",) if tail else ()))
+        if verdict.outcome is Outcome.PASSED:
+            verdict = replace(verdict, outcome=Outcome.FAILED, reason=died,
+                              hint="a server must survive every client: catch the error, "
+                                   "close that connection and keep serving",
+                              evidence=Evidence(details=details))
+        elif verdict.outcome is Outcome.FAILED:
+            verdict = replace(verdict, evidence=replace(verdict.evidence, details=details))
+        self._restart(lane, f"{config.id} stopped the server (status {status})")
+        return verdict
+
+
+def _make_scratch() -> Path:
+    """A fresh grader-owned folder for one program instance: ``<new temp dir>/store``.
+
+    The parent is also fresh and holds nothing else, so a probe can check
+    that the program wrote nothing outside ``store`` (LABS.md lab 10).
+    """
+    root = Path(tempfile.mkdtemp(prefix="sockgrade-scratch-"))
+    store = root / "store"
+    store.mkdir()
+    return store

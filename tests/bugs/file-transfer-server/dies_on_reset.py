@@ -1,0 +1,18 @@
+"""Known bug (LABS.md lab 1, in lab 10): dies on a client reset.
+
+An iterative server that handles a client's orderly close but not
+ConnectionResetError: a client that resets mid-upload kills the server.
+Being iterative, it also serves one upload at a time.
+Must fail: robustness/client-reset and concurrency/three-uploads.
+"""
+import _upload
+from _upload import listen
+
+server = listen()
+while True:
+    conn, _ = server.accept()
+    with conn:
+        try:
+            _upload.serve(conn)
+        except _upload.CutShort:
+            pass

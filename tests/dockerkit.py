@@ -1,0 +1,96 @@
+"""Shared pieces of the Docker tests: the local test image, launchers, leftover checks.
+
+The tests never pull: the image is built from Debian packages by
+``.ci/build-image`` (cached by tag) the first time a test asks for it.  An
+unreachable engine fails the test; it never skips (CI must run these).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import ROOT
+
+from grader.launch import cgroup, leftovers, sandboxnet
+from grader.launch.docker import DockerLauncher
+
+IMAGE = "sockgrade/debian-python:bookworm"
+
+
+def _client():  # type: ignore[no-untyped-def]
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"the Docker engine is not reachable ({exc}): Docker tests must run, not skip")
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_image() -> str:
+    """The local test image, built by .ci/build-image when missing (a few minutes, once)."""
+    client = _client()
+    try:
+        client.images.get(IMAGE)
+    except Exception:  # any failure to find it means: build it
+        done = subprocess.run([str(ROOT / ".ci" / "build-image"), IMAGE], capture_output=True,
+                              text=True, check=False, timeout=1800)
+        if done.returncode != 0:
+            pytest.fail(f".ci/build-image failed:\n{done.stderr[-2000:]}")
+    finally:
+        client.close()
+    return IMAGE
+
+
+@contextmanager
+def docker_launcher(**kwargs: object) -> Iterator[DockerLauncher]:
+    """A Docker launcher on the test image, closed afterwards."""
+    launcher = DockerLauncher(image=IMAGE, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield launcher
+    finally:
+        launcher.close()
+
+
+def docker_leftovers(owner: str | None = None) -> list[str]:
+    """Containers, networks and firewall chains still owned by ``owner`` (default: this process)."""
+    owner = owner or leftovers.owner_id()
+    client = _client()
+    try:
+        label = f"{leftovers.OWNER_LABEL}={owner}"
+        # the low-level listings: no per-item inspect that races a removal in progress
+        found = [f"container {c['Names'][0]}"
+                 for c in client.api.containers(all=True, filters={"label": label})]
+        found += [f"network {n['Name']}" for n in client.api.networks(filters={"label": label})]
+    finally:
+        client.close()
+    found += [f"chain {chain}" for chain, chain_owner in sandboxnet.chain_owners().items()
+              if chain_owner == owner]
+    return found
+
+
+def local_leftovers(marker: Path | str) -> list[str]:
+    """Live processes whose command line mentions ``marker``, and this process's cgroups.
+
+    Zombies are dead (only an exit status waiting for the parent to read) and
+    do not count.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if str(marker) in " ".join(proc.cmdline()) and proc.pid != os.getpid():
+                found.append(f"pid {proc.pid} ({proc.status()})")
+        except psutil.Error:
+            continue
+    base = cgroup._base()
+    if base is not None and base[0].is_dir():
+        found += [f"cgroup {p.name}" for p in base[0].glob(f"{os.getpid()}-*")]
+    return found

@@ -1,0 +1,77 @@
+"""Shared test helpers: grade a program in-process and summarise the verdicts.
+
+Every known-bug test follows one pattern: grade the program with the real
+runner and a real launcher over real sockets, then assert the exact set of
+probe names (``category/name``) that did not pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.assignment import load
+from grader.cli import DEFAULT_SEED, reference_submission
+from grader.launch.base import Launcher
+from grader.launch.local import LocalLauncher
+from grader.runner import GradeResult, Runner, RunOptions
+from grader.submission import Submission, from_command, from_path
+from grader.verdict import Outcome
+
+TESTS = Path(__file__).resolve().parent
+BUGS = TESTS / "bugs"
+ROOT = TESTS.parent
+
+
+def grade(
+    assignment_id: str,
+    target: str | Path | None = None,
+    *,
+    command: list[str] | None = None,
+    launcher: Launcher | None = None,
+    **options: object,
+) -> GradeResult:
+    """Grade ``target`` (a path; None for the reference) or ``command`` on an assignment."""
+    assignment = load(assignment_id)
+    submission: Submission
+    if command is not None:
+        submission = from_command(command, cwd=TESTS)
+    elif target is None:
+        submission = reference_submission(assignment)
+    else:
+        submission = from_path(str(target), assignment)
+    opts = RunOptions(seed=int(options.pop("seed", DEFAULT_SEED)), **options)  # type: ignore[arg-type]
+    chosen = launcher or LocalLauncher()
+    try:
+        return Runner(assignment, submission, chosen, opts).run()
+    finally:
+        if launcher is None:
+            chosen.close()
+
+
+def not_passed(result: GradeResult) -> set[str]:
+    """Names (``category/name``) of probes that failed or were skipped."""
+    return {f"{v.category}/{v.name}" for v in result.verdicts
+            if v.outcome in (Outcome.FAILED, Outcome.SKIPPED)}
+
+
+def failed(result: GradeResult) -> set[str]:
+    """Names of probes whose verdict is ``failed``."""
+    return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.FAILED}
+
+
+def errors(result: GradeResult) -> set[str]:
+    """Names of probes whose verdict is ``error`` (grader faults)."""
+    return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.ERROR}
+
+
+def signature(result: GradeResult) -> list[tuple[str, str]]:
+    """(probe id, outcome) pairs: what must be identical between repeated runs."""
+    return [(v.probe_id, v.outcome.value) for v in result.verdicts]
+
+
+def verdict(result: GradeResult, name: str):  # type: ignore[no-untyped-def]
+    """The verdict of probe ``category/name``."""
+    for v in result.verdicts:
+        if f"{v.category}/{v.name}" == name:
+            return v
+    raise KeyError(name)

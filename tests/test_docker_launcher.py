@@ -1,0 +1,277 @@
+"""The Docker launcher: it reports everything the local one does (readiness, start failures,
+output caps, process observation), locks the container down, grades pinned ports in parallel,
+and leaves nothing behind on any path — including Ctrl-C, SIGTERM and a killed grader."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # noqa: F401
+from helpers import BUGS, ROOT, grade, not_passed, verdict
+
+from grader.errors import GraderError
+from grader.launch import leftovers
+from grader.launch.base import LaunchSpec, Limits, bound_endpoints, process_stats
+from grader.launch.docker import DockerLauncher
+from grader.launch.local import LocalLauncher
+from grader.readiness import wait_ready
+from grader.verdict import Outcome
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_image")]
+ECHO_BUGS = BUGS / "tcp-echo-server"
+
+
+def test_reference_server_passes_every_probe_under_docker() -> None:
+    with docker_launcher() as launcher:
+        result = grade("tcp-echo-server", launcher=launcher)
+    assert not_passed(result) == set()
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)  # resources/* included
+    assert result.runner == "docker"
+    assert result.command[0] == "python" and result.command[1].startswith("/submission/")
+    assert docker_leftovers() == []
+
+
+@pytest.mark.parametrize(("bug", "words"), [
+    ("python2", "crashed at start (exit status 1)"),
+    ("exits_immediately", "exited with status 0 before serving"),
+    ("hardcoded_port", "listens on 0.0.0.0:65432, not on"),
+])
+def test_start_failures_are_classified_as_locally(bug: str, words: str) -> None:
+    program = ECHO_BUGS / f"{bug}.py"
+    with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:
+        in_docker = pool.submit(grade, "tcp-echo-server", program, launcher=launcher)
+        local = pool.submit(grade, "tcp-echo-server", program, launcher=LocalLauncher())
+        results = {"docker": in_docker.result(), "local": local.result()}
+    for runner, result in results.items():
+        start = verdict(result, "startup/listens")
+        assert start.outcome is Outcome.FAILED, runner
+        assert words in start.reason, (runner, start.reason)
+    assert not_passed(results["docker"]) == not_passed(results["local"])
+    assert len({verdict(r, "startup/listens").hint for r in results.values()}) == 1
+    if bug == "python2":  # the stderr tail travels with the verdict
+        lines = verdict(results["docker"], "startup/listens").evidence.lines()
+        assert any("SyntaxError" in line for line in lines)
+    assert docker_leftovers() == []
+
+
+def test_client_lab_reference_and_a_bug_under_docker() -> None:
+    with docker_launcher() as launcher:
+        reference = grade("tcp-echo-client", launcher=launcher)
+        buggy = grade("tcp-echo-client", BUGS / "tcp-echo-client" / "traceback_on_error.py",
+                      launcher=launcher)
+    assert not_passed(reference) == set() and reference.status == "passed"
+    assert not_passed(buggy) == {"errors/closed-early", "errors/refused"}
+    assert "traceback" in verdict(buggy, "errors/refused").reason
+    assert docker_leftovers() == []
+
+
+def test_hard_coded_port_grades_in_parallel_in_separate_containers() -> None:
+    program = ECHO_BUGS / "hardcoded_port.py"
+    with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: grade("tcp-echo-server", program, launcher=launcher,
+                                             port=65432), range(2)))
+    for result in runs:
+        assert not_passed(result) == set()
+        # each lane got its own container on the pinned port: nothing was merged
+        assert not any("pinned" in note for note in result.notes)
+    assert docker_leftovers() == []
+
+
+OBSERVED = textwrap.dedent("""\
+    import os, socket, subprocess, sys, threading, time
+    server = socket.socket()
+    server.bind((sys.argv[1], int(sys.argv[2])))
+    server.listen()
+    child = subprocess.Popen(["python", "-c", "import time; time.sleep(600)"])
+    for _ in range(3):
+        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+    print("started", flush=True)
+    open("written-here.txt", "w").write("the working folder is writable")
+    print(os.getuid(), os.getcwd(), open("written-here.txt").read(), flush=True)
+    sys.stderr.write("to stderr\\n")
+    data = sys.stdin.read()  # blocks until the grader closes stdin
+    print("stdin closed after", len(data), "bytes", flush=True)
+    child.kill()
+    sys.exit(7)
+""")
+
+
+def _digest(folder: Path) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        sha.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def test_program_protocol_observation_stdin_and_exit_status(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text(OBSERVED)
+    before = _digest(tmp_path)
+    with docker_launcher() as launcher:
+        spec = LaunchSpec(argv=("python", "/submission/server.py", "0.0.0.0", "5555"),
+                          cwd=tmp_path, limits=Limits())
+        program = launcher.start(spec)
+        try:
+            start = wait_ready(program, proto="tcp", host="0.0.0.0", port=5555, timeout=10)
+            assert start.ready, start.reason
+            host, port = program.address(5555)
+            assert port == 5555 and host not in ("127.0.0.1", "0.0.0.0")
+            deadline = time.monotonic() + 10
+            while b"65534" not in program.output().stdout and time.monotonic() < deadline:
+                time.sleep(0.01)  # polls the real condition: the program's report line
+            pids = program.pids()
+            assert len(pids) == 2  # the server and its child, as host PIDs
+            assert psutil.Process(pids[1]).ppid() == pids[0]
+            stats = process_stats(pids)
+            assert stats is not None and stats.processes == 2 and stats.threads >= 5
+            assert [e.port for e in bound_endpoints(pids)] == [5555]  # the container's netns
+            assert program.poll() is None  # stdin stays open: the program waits on it
+            out = program.output().stdout.decode()
+            assert "65534 /submission the working folder is writable" in out
+            program.close_stdin()
+            assert program.wait(10) == 7
+            assert b"stdin closed after 0 bytes" in program.output().stdout
+            assert program.output().stderr == b"to stderr\n"
+            assert program.pids() == []
+        finally:
+            program.stop()
+    assert _digest(tmp_path) == before  # the original folder was copied, never written
+    assert docker_leftovers() == []
+
+
+def test_container_is_locked_down_with_command_line_limits(tmp_path: Path) -> None:
+    (tmp_path / "idle.py").write_text("import time\ntime.sleep(600)\n")
+    with docker_launcher(cpus=0.5, memory=64 * 2**20, pids=16) as launcher:
+        program = launcher.start(LaunchSpec(argv=("python", "idle.py"), cwd=tmp_path))
+        try:
+            client = launcher.client
+            info = client.api.containers(filters={"label": f"{leftovers.RUN_LABEL}="
+                                                            f"{launcher.run_id}"})[0]
+            attrs = client.api.inspect_container(info["Id"])
+            host, config = attrs["HostConfig"], attrs["Config"]
+            assert host["ReadonlyRootfs"] is True
+            assert host["CapDrop"] == ["ALL"]
+            assert "no-new-privileges" in host["SecurityOpt"]
+            assert host["PidsLimit"] == 16
+            assert host["Memory"] == host["MemorySwap"] == 64 * 2**20
+            assert host["NanoCpus"] == 500_000_000
+            assert config["User"] == "65534:65534"
+            assert config["Labels"][leftovers.LABEL] == "1"
+            assert config["Labels"][leftovers.OWNER_LABEL] == leftovers.owner_id()
+            network = client.api.inspect_network(host["NetworkMode"])
+            assert network["Internal"] is True
+            assert network["Labels"][leftovers.LABEL] == "1"
+            assert list(network["Containers"]) == [info["Id"]]  # no other container on it
+        finally:
+            program.stop()
+    assert docker_leftovers() == []
+
+
+def test_a_missing_image_is_one_clear_line() -> None:
+    launcher = DockerLauncher(image="sockgrade/no-such-image:never")
+    try:
+        with pytest.raises(GraderError) as caught:
+            launcher.check()
+    finally:
+        launcher.close()
+    text = str(caught.value)
+    assert "\n" not in text
+    assert "sockgrade/no-such-image:never" in text and ".ci/build-image" in text
+
+
+def test_cli_docker_flags_and_assignment_image(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference",
+         "--runner", "docker", "--image", IMAGE, "--cpus", "1", "--memory", "128", "--pids", "32",
+         "--select", "echo/one-message"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference",
+         "--runner", "docker", "--image", "sockgrade/no-such-image:never"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=120)
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and ".ci/build-image" in missing.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference",
+         "--runner", "docker", "--image", IMAGE, "--memory", "1"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=120)
+    assert bad.returncode == 2 and "--memory" in bad.stderr
+
+
+# -- every path out of a run removes its containers and networks ---------------------------
+
+
+def _grader_in_background() -> subprocess.Popen[str]:
+    """A full Docker grading of the reference server (several seconds, several containers)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference",
+         "--runner", "docker", "--image", IMAGE],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _wait_for_containers(owner: str, timeout: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [x for x in docker_leftovers(owner) if x.startswith("container")]
+        if found:
+            return found
+        time.sleep(0.05)  # polls the real condition: the grader's first container
+    raise AssertionError("the grader started no container")
+
+
+def _owner(proc: subprocess.Popen[str]) -> str:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return leftovers.owner_id(proc.pid)
+        except psutil.Error:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_the_grader_removes_everything(signum: int) -> None:
+    proc = _grader_in_background()
+    owner = _owner(proc)
+    try:
+        _wait_for_containers(owner)
+        os.kill(proc.pid, signum)
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (130, 128 + signal.SIGTERM), proc.stderr.read() if proc.stderr else ""
+    assert docker_leftovers(owner) == []
+
+
+def test_cleanup_removes_what_a_killed_grader_left() -> None:
+    proc = _grader_in_background()
+    owner = _owner(proc)
+    try:
+        _wait_for_containers(owner)
+        proc.kill()  # SIGKILL: no handler runs, the containers stay
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert docker_leftovers(owner) != []
+    run = subprocess.run([sys.executable, "-m", "grader", "cleanup"], capture_output=True,
+                         text=True, cwd=ROOT, check=False, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "removed" in run.stdout
+    assert docker_leftovers(owner) == []

@@ -1,0 +1,120 @@
+"""caesar-server (LABS.md lab 8): the reference passes every probe, each known bug fails exactly
+its probes for the stated reason, and verdicts repeat exactly.
+
+Gradings are independent, so they run concurrently in threads: every known
+bug is graded once, up front, by a module fixture.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import BUGS, errors, grade, not_passed, signature, verdict
+
+from grader.assignment import load
+from grader.runner import GradeResult
+from grader.verdict import Outcome
+
+LAB = "caesar-server"
+ALL = {c.name for c in load(LAB).probes}
+AFTER_START = ALL - {"startup/listens"}
+
+# bug file -> (the exact probes that do not pass, {probe: words its verdict must contain})
+KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
+    "one_recv": (
+        {"partial/split-request", "partial/long-text"},
+        {"partial/split-request": "one recv() taken as the whole request"},
+    ),
+    "python2": (ALL, {"startup/listens": "Python 2"}),
+    "py2_strings": (AFTER_START, {"cipher/encrypt": "khoor."}),
+    "no_mod26": ({"shift/99"}, {"shift/99": "modulo 26"}),
+    "shift_range_checked": (
+        {"shift/00", "shift/26", "shift/99"},
+        {"shift/00": "answered with 'ERR.'", "shift/26": "answered with 'ERR.'"},
+    ),
+    "op_ignored": (
+        {"cipher/decrypt", "cipher/round-trip", "shift/99", "cipher/non-letters"},
+        {"cipher/decrypt": "SHIFT places left"},
+    ),
+    "shifts_uppercase": ({"cipher/non-letters"}, {"cipher/non-letters": "only the bytes a-z"}),
+    "dies_on_malformed": (
+        {"errors/malformed"},
+        {"errors/malformed": "ValueError"},
+    ),
+    "adds_newline": (
+        {"shutdown/closes-after-reply"},
+        {"shutdown/closes-after-reply": "1 more bytes after its reply"},
+    ),
+    "never_closes": (
+        {"shutdown/closes-after-reply", "resources/no-fd-leak"},
+        {"shutdown/closes-after-reply": "did not close", "resources/no-fd-leak": "grew from"},
+    ),
+    "dies_on_reset": (
+        {"robustness/client-reset"},
+        {"robustness/client-reset": "ConnectionResetError"},
+    ),
+    "stops_after_100": (
+        {"robustness/sequential-clients"},
+        {"robustness/sequential-clients": "stops serving after a number of clients"},
+    ),
+    "busy_idle": (
+        {"resources/idle-cpu", "resources/idle-cpu-client"},
+        {"resources/idle-cpu": "busy loop", "resources/idle-cpu-client": "busy loop"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bug_results() -> dict[str, GradeResult]:
+    with ThreadPoolExecutor(4) as pool:
+        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
+        return {bug: future.result() for bug, future in futures.items()}
+
+
+def test_reference_passes_every_probe() -> None:
+    result = grade(LAB)
+    assert not_passed(result) == set()
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)
+    assert result.status == "passed" and result.score == result.max_score > 0
+
+
+@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+    expected, reasons = KNOWN_BUGS[bug]
+    result = bug_results[bug]
+    assert not_passed(result) == expected
+    assert not errors(result)
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
+def test_every_probe_is_failed_by_some_known_bug() -> None:
+    failed_somewhere = set().union(*(expected for expected, _ in KNOWN_BUGS.values()))
+    assert failed_somewhere == ALL
+
+
+def test_a_course_with_other_strings_edits_the_assignment_not_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A course whose handout ends requests with '!' and answers 'NO!' is graded by TOML alone."""
+    text = (load(LAB).source.read_text()
+            .replace('terminator = "."', 'terminator = "!"')
+            .replace('error = "ERR."', 'error = "NO!"'))
+    custom = tmp_path / "caesar-custom.toml"
+    custom.write_text(text)
+    server = tmp_path / "server.py"
+    source = (BUGS.parent.parent / "reference" / "caesar_server.py").read_text()
+    server.write_text(source.replace('TERMINATOR = b"."', 'TERMINATOR = b"!"')
+                            .replace('ERROR = b"ERR."', 'ERROR = b"NO!"'))
+    assert not_passed(grade(str(custom), server)) == set()
+    # the stock reference now fails: its '.' is plain text, and it never sees a '!'
+    assert "cipher/encrypt" in not_passed(grade(str(custom), None))
+
+
+def test_reference_verdicts_repeat_20_times_under_load() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: signature(grade(LAB)), range(20)))
+    assert all(run == runs[0] for run in runs)
+    assert all(outcome == "passed" for _, outcome in runs[0])

@@ -1,0 +1,126 @@
+"""file-transfer-server (LABS.md lab 10): the reference passes every probe, each known bug fails
+exactly its probes for the stated reason, nothing escapes the grader's temporary tree, and
+verdicts repeat exactly.
+
+Gradings are independent, so they run concurrently in threads: every known
+bug is graded once, up front, by a module fixture.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers import BUGS, errors, grade, not_passed, signature, verdict
+
+from grader.assignment import load
+from grader.runner import GradeResult
+from grader.verdict import Outcome
+
+LAB = "file-transfer-server"
+ALL = {c.name for c in load(LAB).probes}
+AFTER_START = ALL - {"startup/listens"}
+THREE = "concurrency/three-uploads"
+
+# bug file -> (the exact probes that do not pass, {probe: words its verdict must contain})
+KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
+    "wrong_argv_order": (ALL, {"startup/listens": "crashed at start"}),
+    "no_newline_reply": (AFTER_START, {"upload/text-file": "the reply line never ended"}),
+    "decode_text": (
+        {"upload/binary-20mib", THREE},  # the three uploads are binary too
+        {"upload/binary-20mib": "SHA-256"},
+    ),
+    "lazy_open": ({"upload/empty-file"}, {"upload/empty-file": "no file 'empty.txt'"}),
+    "latin1_name": ({"upload/non-ascii-name"}, {"upload/non-ascii-name": "decode the name"}),
+    "traversal_accepted": (
+        {"security/traversal", "security/separators"},
+        {"security/traversal": "wrote outside its folder", "security/separators": "not refused"},
+    ),
+    "inside_check_only": ({"security/separators"}, {"security/separators": "not refused"}),
+    "trusts_recv": ({"partial/split-header"}, {"partial/split-header": "recv(n) returns at most"}),
+    "header_in_first_recv": (
+        {"partial/split-header"},
+        {"partial/split-header": "no reply, the connection was closed"},
+    ),
+    "write_direct": ({"robustness/cut-short"}, {"robustness/cut-short": "temporary file"}),
+    "iterative": ({THREE}, {THREE: "while upload 1 was still in progress"}),
+    "never_closes": (
+        {"shutdown/closes-after-reply", "resources/no-fd-leak"},
+        {"shutdown/closes-after-reply": "did not close", "resources/no-fd-leak": "grew from"},
+    ),
+    "dies_on_reset": (
+        {"robustness/client-reset", THREE},  # an iterative server: one upload at a time
+        {"robustness/client-reset": "ConnectionResetError"},
+    ),
+    "stops_after_100": (
+        {"robustness/sequential-clients"},
+        {"robustness/sequential-clients": "stops serving after a number of clients"},
+    ),
+    "busy_idle": (
+        {"resources/idle-cpu", "resources/idle-cpu-client"},
+        {"resources/idle-cpu": "busy loop", "resources/idle-cpu-client": "busy loop"},
+    ),
+}
+
+
+def scratch_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("sockgrade-scratch-*"))
+
+
+@pytest.fixture(scope="module")
+def bug_results() -> dict[str, GradeResult]:
+    with ThreadPoolExecutor(4) as pool:
+        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
+        return {bug: future.result() for bug, future in futures.items()}
+
+
+def test_reference_passes_every_probe() -> None:
+    result = grade(LAB)
+    assert not_passed(result) == set()
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)
+    assert result.status == "passed" and result.score == result.max_score > 0
+    folder = Path(result.command[-1])
+    assert folder.name == "store" and folder.parent.name.startswith("sockgrade-scratch-")
+    assert not folder.parent.exists()  # the runner removed the instance's scratch tree
+
+
+@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+    expected, reasons = KNOWN_BUGS[bug]
+    result = bug_results[bug]
+    assert not_passed(result) == expected
+    assert not errors(result)
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
+def test_every_probe_is_failed_by_some_known_bug() -> None:
+    failed_somewhere = set().union(*(expected for expected, _ in KNOWN_BUGS.values()))
+    assert failed_somewhere == ALL
+
+
+def test_traversal_writes_stay_in_the_graders_tree(bug_results: dict[str, GradeResult]) -> None:
+    """The traversal bug really wrote beside its folder (the probe saw it on disk), and the
+    runner removed that tree with the instance: nothing is left behind."""
+    v = verdict(bug_results["traversal_accepted"], "security/traversal")
+    assert any("security-traversal-dotdot.txt" in line for line in v.evidence.lines())
+    leftovers = {p for p in scratch_dirs() if (p / "security-traversal-dotdot.txt").exists()}
+    assert leftovers == set()
+
+
+def test_scratch_placeholder_only_when_asked() -> None:
+    """An assignment without {scratch} gets no scratch folder (tcp-echo-server's command)."""
+    result = grade("tcp-echo-server", select=("startup/listens",))
+    assert not any("sockgrade-scratch-" in word for word in result.command)
+
+
+def test_reference_verdicts_repeat_20_times_under_load() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: signature(grade(LAB)), range(20)))
+    assert all(run == runs[0] for run in runs)
+    assert all(outcome == "passed" for _, outcome in runs[0])

@@ -1,0 +1,86 @@
+"""udp-echo-server (LABS.md lab 6): the reference passes every probe, each known bug fails
+exactly its probes for the stated reason, and verdicts repeat exactly over 20 concurrent
+runs (the 1,000-datagram burst included)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import BUGS, grade, not_passed, signature, verdict
+
+from grader.assignment import load
+from grader.verdict import Outcome
+
+ID = "udp-echo-server"
+ALL = {c.name for c in load(ID).probes}
+AFTER_BASE = ALL - {"startup/bound"}
+
+# bug file -> (the exact probes that do not pass, {probe: words its reason or hint must contain})
+KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
+    "fixed_address": (AFTER_BASE, {"echo/one-datagram": "no reply reached the sender"}),
+    "last_sender": ({"robustness/many-clients"},
+                    {"robustness/many-clients": "client 1 got nothing"}),
+    "truncates": ({"echo/boundaries", "echo/max-datagram"},
+                  {"echo/max-datagram": "recvfrom(1024)", "echo/boundaries": "recvfrom(1024)"}),
+    "drops_empty": ({"echo/empty-datagram"},
+                    {"echo/empty-datagram": "not the end of a stream"}),
+    "decode_text": ({"echo/binary", "echo/max-datagram", "load/burst"},
+                    {"echo/binary": "decoding them as UTF-8 crashes"}),
+    "slow_poll": ({"load/burst"}, {"load/burst": "no sleep between datagrams"}),
+    "busy_poll": ({"resources/idle-cpu"}, {"resources/idle-cpu": "busy loop"}),
+    "reply_from_new_socket": (AFTER_BASE, {"echo/one-datagram": "not from the server's address"}),
+    "python2": (ALL, {"startup/bound": "Python 2"}),
+}
+
+
+@pytest.fixture(scope="module")
+def bug_results() -> dict[str, object]:
+    """Every known bug graded once, four at a time."""
+    with ThreadPoolExecutor(4) as pool:
+        graded = pool.map(lambda bug: grade(ID, BUGS / ID / f"{bug}.py"), KNOWN_BUGS)
+        return dict(zip(KNOWN_BUGS, graded, strict=True))
+
+
+def test_reference_passes_every_probe() -> None:
+    result = grade(ID)
+    assert not_passed(result) == set()
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)
+    assert result.status == "passed" and result.score == result.max_score > 0
+
+
+@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results) -> None:  # type: ignore[no-untyped-def]
+    expected, reasons = KNOWN_BUGS[bug]
+    result = bug_results[bug]
+    assert not_passed(result) == expected
+    assert not [v for v in result.verdicts if v.outcome is Outcome.ERROR]
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
+def test_every_probe_is_failed_by_some_known_bug() -> None:
+    failed_somewhere = set().union(*(expected for expected, _ in KNOWN_BUGS.values()))
+    assert failed_somewhere == ALL
+
+
+def test_readiness_is_a_bound_socket_and_answering_is_the_base_probe() -> None:
+    assignment = load(ID)
+    assert assignment.readiness == "udp"
+    assert all("echo/one-datagram" in c.spec.depends for c in assignment.probes
+               if c.name not in ("startup/bound", "echo/one-datagram"))
+
+
+@pytest.mark.slow
+def test_reference_verdicts_repeat_20_times_under_load() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: grade(ID), range(20)))
+    signatures = [signature(run) for run in runs]
+    assert all(s == signatures[0] for s in signatures)
+    assert all(outcome == "passed" for _, outcome in signatures[0])
+    for run in runs:  # loopback loses nothing when the burst is paced: 100%, not just 99%
+        burst = verdict(run, "load/burst")
+        assert any("echoed 1000," in line for line in burst.transcript), burst.transcript

@@ -1,0 +1,116 @@
+"""socketserver-upper-server and its variants (LABS.md lab 5): each reference passes every
+probe, each known bug fails exactly its probes for the stated reason, and verdicts repeat
+exactly over 20 concurrent runs."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import BUGS, grade, not_passed, signature, verdict
+
+from grader.assignment import load
+from grader.verdict import Outcome
+
+TCP = "socketserver-upper-server"
+THREADING = "socketserver-upper-threading-server"
+UDP = "socketserver-upper-udp-server"
+ASSIGNMENTS = (TCP, THREADING, UDP)
+
+
+def names(assignment_id: str) -> set[str]:
+    return {c.name for c in load(assignment_id).probes}
+
+
+TCP_ALL = names(TCP)
+TCP_AFTER_START = TCP_ALL - {"startup/listens"}
+UDP_ALL = names(UDP)
+
+# (assignment, bug file) -> (the exact probes that do not pass, {probe: words its reason,
+# hint or evidence must contain})
+KNOWN_BUGS: dict[tuple[str, str], tuple[set[str], dict[str, str]]] = {
+    (TCP, "one_recv"): ({"partial/split-request"},
+                        {"partial/split-request": "one recv() taken as the whole request"}),
+    (TCP, "not_stripped"): ({"upper/strips"}, {"upper/strips": "strip the surrounding"}),
+    (TCP, "not_upper"): (TCP_AFTER_START, {"upper/one-line": "upper-case the line"}),
+    (TCP, "no_newline"): (TCP_AFTER_START, {"upper/one-line": "must end with \\n"}),
+    (TCP, "short_readline"): ({"partial/max-line"}, {"partial/max-line": "readline() limit"}),
+    (TCP, "python2"): (TCP_ALL, {"startup/listens": "Python 2"}),
+    (TCP, "never_closes"): ({"shutdown/closes-after-reply", "resources/no-fd-leak"},
+                            {"shutdown/closes-after-reply": "did not close",
+                             "resources/no-fd-leak": "grew from"}),
+    (TCP, "dies_on_reset"): ({"robustness/client-reset"},
+                             {"robustness/client-reset": "ConnectionResetError"}),
+    (TCP, "handles_100"): ({"robustness/sequential-clients"},
+                           {"robustness/sequential-clients": "stops serving"}),
+    (TCP, "busy_poll_interval"): ({"resources/idle-cpu"}, {"resources/idle-cpu": "busy loop"}),
+    (TCP, "busy_wait_request"): ({"resources/idle-cpu-client"},
+                                 {"resources/idle-cpu-client": "busy loop"}),
+    (THREADING, "not_threading"): ({"concurrency/silent-clients"},
+                                   {"concurrency/silent-clients": "ThreadingMixIn"}),
+    (THREADING, "one_recv"): ({"partial/split-request"},
+                              {"partial/split-request": "one recv() taken as the whole"}),
+    (UDP, "python2"): (UDP_ALL, {"startup/bound": "Python 2"}),
+    (UDP, "not_upper"): (UDP_ALL - {"startup/bound"}, {"upper/one-datagram": "upper-case"}),
+    (UDP, "not_stripped"): ({"upper/strips"}, {"upper/strips": "strip the surrounding"}),
+    (UDP, "shared_address"): ({"robustness/many-clients"},
+                              {"robustness/many-clients": "client 1 got nothing"}),
+    (UDP, "busy_poll_interval"): ({"resources/idle-cpu"}, {"resources/idle-cpu": "busy loop"}),
+}
+
+
+def grade_bug(key: tuple[str, str]):  # type: ignore[no-untyped-def]
+    assignment_id, bug = key
+    return grade(assignment_id, BUGS / assignment_id / f"{bug}.py")
+
+
+@pytest.fixture(scope="module")
+def bug_results() -> dict[tuple[str, str], object]:
+    """Every known bug graded once, four at a time."""
+    with ThreadPoolExecutor(4) as pool:
+        return dict(zip(KNOWN_BUGS, pool.map(grade_bug, KNOWN_BUGS), strict=True))
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_reference_passes_every_probe(assignment_id: str) -> None:
+    result = grade(assignment_id)
+    assert not_passed(result) == set()
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)
+    assert result.status == "passed" and result.score == result.max_score > 0
+
+
+@pytest.mark.parametrize("key", sorted(KNOWN_BUGS), ids=lambda k: f"{k[0]}:{k[1]}")
+def test_known_bug_fails_exactly_its_probes(key: tuple[str, str], bug_results) -> None:  # type: ignore[no-untyped-def]
+    expected, reasons = KNOWN_BUGS[key]
+    result = bug_results[key]
+    assert not_passed(result) == expected
+    assert not [v for v in result.verdicts if v.outcome is Outcome.ERROR]
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_every_probe_is_failed_by_some_known_bug(assignment_id: str) -> None:
+    """Each probe an assignment runs is failed by a known bug of an assignment of its suite
+    (the threading variant runs the TCP variant's probe functions)."""
+    suite = load(assignment_id).suite
+    failed_somewhere = set().union(*(expected for (aid, _), (expected, _) in KNOWN_BUGS.items()
+                                     if load(aid).suite == suite))
+    assert names(assignment_id) <= failed_somewhere
+
+
+def test_concurrency_is_required_only_in_the_threading_variant() -> None:
+    assert "concurrency/silent-clients" not in TCP_ALL
+    assert load(THREADING).probe("concurrency/silent-clients").tier.value == "required"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_reference_verdicts_repeat_20_times_under_load(assignment_id: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: signature(grade(assignment_id)), range(20)))
+    assert all(run == runs[0] for run in runs)
+    assert all(outcome == "passed" for _, outcome in runs[0])

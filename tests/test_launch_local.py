@@ -1,0 +1,96 @@
+"""The local launcher and readiness: process groups die whole, output is capped, stdin stays
+open, and every way of not starting is told apart."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import psutil
+from helpers import BUGS, TESTS, grade, not_passed, verdict
+
+from grader.launch.base import LaunchSpec, Limits
+from grader.launch.local import TOKEN_VAR, LocalLauncher
+from grader.net import free_port
+from grader.readiness import wait_ready
+from grader.verdict import Outcome
+
+PROGRAMS = TESTS / "programs"
+
+
+def start(program: Path, *extra: str, limits: Limits | None = None):  # type: ignore[no-untyped-def]
+    port = free_port()
+    spec = LaunchSpec(argv=(sys.executable, str(program), "127.0.0.1", str(port), *extra),
+                      cwd=program.parent, limits=limits or Limits())
+    return LocalLauncher().start(spec), port
+
+
+def test_stop_kills_children_grandchildren_and_detached_sessions(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pids"
+    program, port = start(PROGRAMS / "spawns_children.py", str(pidfile))
+    assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=10).ready
+    pids = [int(p) for p in pidfile.read_text().split()]
+    descendants = {p.pid for p in psutil.Process(pids[0]).children(recursive=True)}
+    program.stop()
+    deadline = time.monotonic() + 5
+    survivors = {pid for pid in {*pids, *descendants} if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE}
+    while survivors and time.monotonic() < deadline:
+        survivors = {pid for pid in survivors if psutil.pid_exists(pid)
+                     and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE}
+    assert survivors == set()
+    carriers = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(TOKEN_VAR) == program.token:
+                carriers.append(proc.pid)
+        except psutil.Error:
+            continue
+    assert carriers == []  # nothing that inherited the run's token survived
+
+
+def test_output_is_capped_and_grading_goes_on() -> None:
+    result = grade("tcp-echo-server", PROGRAMS / "floods_output.py", select=("echo/*",))
+    assert not_passed(result) == set()
+    assert result.output.stdout_total > len(result.output.stdout)
+    assert len(result.output.stdout) < 2 * Limits().output
+
+
+def test_stdin_stays_open() -> None:
+    result = grade("tcp-echo-server", PROGRAMS / "quits_on_stdin_eof.py",
+                   select=("echo/*", "robustness/sequential-clients"))
+    assert not_passed(result) == set()
+
+
+def test_never_listens_is_reported_with_its_output() -> None:
+    result = grade("tcp-echo-server", PROGRAMS / "never_listens.py", select=("startup/*",))
+    v = verdict(result, "startup/listens")
+    assert v.outcome is Outcome.FAILED and "did not listen" in v.reason
+    assert any("press enter" in d for d in v.evidence.details)
+
+
+def test_crash_at_start_shows_the_stderr_tail() -> None:
+    result = grade("tcp-echo-server", BUGS / "tcp-echo-server" / "python2.py")
+    v = verdict(result, "startup/listens")
+    assert "crashed at start" in v.reason
+    assert any("SyntaxError" in d for d in v.evidence.details)
+
+
+def test_memory_limit_applies() -> None:
+    program, _ = start(PROGRAMS / "never_listens.py", limits=Limits())
+    try:
+        limit = psutil.Process(program.pid).rlimit(psutil.RLIMIT_AS)
+        assert limit[0] > 0 and limit[0] != psutil.RLIM_INFINITY
+    finally:
+        program.stop()
+
+
+def test_working_directory_is_the_submission_folder(tmp_path: Path) -> None:
+    program, _ = start(PROGRAMS / "never_listens.py")
+    try:
+        assert Path(psutil.Process(program.pid).cwd()) == PROGRAMS
+        assert os.path.isdir(PROGRAMS)
+    finally:
+        program.stop()

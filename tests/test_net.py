@@ -1,0 +1,97 @@
+"""grader.net: socket outcomes become typed events, every read is capped and deadline-bound."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from grader import net
+from grader.events import Closed, Done, Overflow, Reset, Timeout
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[net.Conn, socket.socket]]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    conn = net.connect("127.0.0.1", listener.getsockname()[1], timeout=2)
+    peer, _ = listener.accept()
+    listener.close()
+    yield conn, peer
+    conn.close()
+    peer.close()
+
+
+def soon(seconds: float = 2.0) -> float:
+    return time.monotonic() + seconds
+
+
+def test_data_then_fin(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, peer = pair
+    peer.sendall(b"hello")
+    peer.shutdown(socket.SHUT_WR)
+    result = conn.read_to_eof(deadline=soon())
+    assert result.data == b"hello" and isinstance(result.end, Closed)
+
+
+def test_rst_is_reset(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, peer = pair
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    peer.close()
+    assert isinstance(conn.read_some(deadline=soon()).end, Reset)
+
+
+def test_timeout(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, _ = pair
+    result = conn.read_exactly(4, deadline=soon(0.1))
+    assert isinstance(result.end, Timeout) and result.data == b""
+
+
+def test_overflow_caps_an_endless_stream(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, peer = pair
+    stop = threading.Event()
+
+    def flood() -> None:
+        try:
+            while not stop.is_set():
+                peer.sendall(b"x" * 65536)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    result = conn.read_to_eof(deadline=soon(), cap=100_000)
+    stop.set()
+    conn.close()
+    thread.join(2)
+    assert isinstance(result.end, Overflow) and len(result.data) < 100_000 + 300_000
+
+
+def test_bytes_beyond_a_read_are_kept_for_the_next(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, peer = pair
+    peer.sendall(b"one\ntwo\n")
+    assert conn.read_until(b"\n", deadline=soon()).data == b"one\n"
+    assert conn.read_exactly(4, deadline=soon()).data == b"two\n"
+
+
+def test_connect_refused_is_reset() -> None:
+    port = net.free_port()
+    with pytest.raises(net.ConnectFailed) as info:
+        net.connect("127.0.0.1", port, timeout=1)
+    assert isinstance(info.value.event, Reset)
+
+
+def test_exchange_reads_while_writing(pair: tuple[net.Conn, socket.socket]) -> None:
+    conn, peer = pair
+
+    def echo() -> None:
+        while data := peer.recv(65536):
+            peer.sendall(data)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    payload = bytes(range(256)) * 16384  # 4 MiB: more than both socket buffers hold
+    result = conn.exchange(payload, expect=len(payload), deadline=soon(20))
+    assert isinstance(result.send_end, Done) and result.read.data == payload

@@ -1,0 +1,65 @@
+"""tcp-echo-client (LABS.md lab 14): the reference passes, each known bug fails exactly its
+probes for the stated reason, and verdicts repeat exactly."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import BUGS, grade, not_passed, signature, verdict
+
+from grader.assignment import load
+from grader.verdict import Outcome
+
+ALL = {c.name for c in load("tcp-echo-client").probes}
+
+KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
+    "single_recv": (
+        {"errors/closed-early", "partial/large-message", "partial/slow-echo",
+         "shutdown/clean-close"},
+        {"partial/slow-echo": "only part", "shutdown/clean-close": "RST"},
+    ),
+    "send_not_sendall": (
+        {"errors/closed-early", "partial/large-message"},
+        {"partial/large-message": "sendall"},
+    ),
+    "traceback_on_error": (
+        {"errors/closed-early", "errors/refused"},
+        {"errors/refused": "traceback", "errors/closed-early": "traceback"},
+    ),
+    "hangs_on_early_close": ({"errors/closed-early"}, {"errors/closed-early": "hung"}),
+    "prints_repr": (ALL, {"echo/prints-echo": "did not print the echo"}),
+    "exit_zero_on_error": (
+        {"errors/closed-early", "errors/refused"},
+        {"errors/refused": "status 0"},
+    ),
+    "resets_on_close": (ALL, {"echo/prints-echo": "RST"}),
+}
+
+
+def test_reference_passes_every_probe() -> None:
+    result = grade("tcp-echo-client")
+    assert not_passed(result) == set()
+    assert result.status == "passed"
+
+
+@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
+def test_known_bug_fails_exactly_its_probes(bug: str) -> None:
+    expected, reasons = KNOWN_BUGS[bug]
+    result = grade("tcp-echo-client", BUGS / "tcp-echo-client" / f"{bug}.py")
+    assert not_passed(result) == expected
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
+def test_every_probe_is_failed_by_some_known_bug() -> None:
+    assert set().union(*(expected for expected, _ in KNOWN_BUGS.values())) == ALL
+
+
+def test_reference_verdicts_repeat_20_times_under_load() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: signature(grade("tcp-echo-client")), range(20)))
+    assert all(run == runs[0] for run in runs)

@@ -14,6 +14,7 @@ Bytes received beyond what an operation asked for are kept for the next read.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import selectors
 import socket
@@ -371,6 +372,21 @@ def _reset_or_raise(exc: OSError) -> Event:
     if exc.errno in _RESET_ERRNOS or isinstance(exc, ConnectionError):
         return Reset(error=str(exc))
     raise exc
+
+
+@contextlib.contextmanager
+def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """Yield a TCP port on ``host`` where a connect is refused (RST), for as long as the block runs.
+
+    The port is held by a socket that is bound but never listens: a SYN to it
+    gets a reset (ECONNREFUSED), and no other socket can bind the port
+    meanwhile, so a concurrent grading cannot start listening there (unlike
+    :func:`free_port`, whose port is free only when returned).
+    Raises OSError when ``host`` cannot be bound.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind((host, 0))
+        yield int(holder.getsockname()[1])
 
 
 def free_port(host: str = "127.0.0.1") -> int:

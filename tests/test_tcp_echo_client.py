@@ -3,12 +3,14 @@ probes for the stated reason, and verdicts repeat exactly."""
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import BUGS, grade, not_passed, signature, verdict
 
 from grader.assignment import load
+from grader.net import refusing_port
 from grader.verdict import Outcome
 
 ALL = {c.name for c in load("tcp-echo-client").probes}
@@ -61,5 +63,18 @@ def test_every_probe_is_failed_by_some_known_bug() -> None:
 
 def test_reference_verdicts_repeat_20_times_under_load() -> None:
     with ThreadPoolExecutor(4) as pool:
-        runs = list(pool.map(lambda _: signature(grade("tcp-echo-client")), range(20)))
-    assert all(run == runs[0] for run in runs)
+        results = list(pool.map(lambda _: grade("tcp-echo-client"), range(20)))
+    runs = [signature(r) for r in results]
+    odd = [(v.probe_id, v.outcome.value, v.reason) for r in results for v in r.verdicts
+           if v.outcome is not Outcome.PASSED]
+    assert all(run == runs[0] for run in runs), odd
+    assert not odd
+
+
+def test_refused_port_stays_refused_while_the_client_runs() -> None:
+    """errors/refused holds its port: no other socket can listen there meanwhile."""
+    with refusing_port() as port, socket.socket() as other:
+        with pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+            pass

@@ -14,7 +14,7 @@ import time
 
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Reset
-from grader.net import Conn, free_port
+from grader.net import Conn, refusing_port
 from grader.probes.registry import REGISTRY
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
@@ -181,9 +181,9 @@ def refused(ctx: ProbeContext) -> None:
 
     Source: LABS.md lab 14 ("Connection refused").
     """
-    port = free_port(ctx.launcher.listen_host)
-    program = ctx.start_client(port=port, message="anyone there?")
-    run = ctx.finish_client(program, timeout=5.0)
+    with refusing_port(ctx.launcher.listen_host) as port:
+        program = ctx.start_client(port=port, message="anyone there?")
+        run = ctx.finish_client(program, timeout=5.0)
     _expect_clean_error(ctx, run, "connection refused")
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done
+from grader.net import Conn
+from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
 from grader.probes.common import echo_hint, register_startup, wait_for
 from grader.probes.generic import close_wait, measure_idle_cpu
@@ -206,46 +208,20 @@ def closes_after_client(ctx: ProbeContext) -> None:
         )
 
 
-@probe(SUITE, "robustness/client-reset", depends=(ECHO,))
-def client_reset(ctx: ProbeContext) -> None:
-    """A client that resets its connection (SO_LINGER 0, RST) leaves the server serving the next client.
-
-    Source: LABS.md lab 1 ("dies on a client reset").
-    """
-    adapter = adapter_for(ctx)
-    first = ctx.connect()
-    adapter.begin(ctx, first, b"about to reset\n")
-    first.abort()
-    ctx.log("first client sent RST")
-    try:
-        with ctx.connect() as second:
-            adapter.check(ctx, second, b"after the reset\n")
-    except ProbeFailed as exc:
-        raise ProbeFailed(
-            f"after a client reset, the next client was not served: {exc.reason}",
-            hint="catch ConnectionResetError (OSError) around the client's recv/send, "
-                 "close that socket and keep serving",
-            evidence=exc.evidence,
-        ) from None
+def _session(ctx: ProbeContext, conn: Conn, index: int) -> None:
+    """One valid round trip in the assignment's framing (the shared probes' session)."""
+    adapter_for(ctx).check(ctx, conn, f"client {index}\n".encode())
 
 
-@probe(SUITE, "robustness/sequential-clients", depends=(ECHO,), timeout=60.0)
-def sequential_clients(ctx: ProbeContext) -> None:
-    """1,000 connections, one after another, are each served. Source: LABS.md lab 1 ("forever")."""
-    adapter = adapter_for(ctx)
-    count = int(ctx.params.get("count", 1000))
-    for index in range(count):
-        message = f"client {index}\n".encode()
-        try:
-            with ctx.connect() as conn:
-                adapter.check(ctx, conn, message)
-        except ProbeFailed as exc:
-            raise ProbeFailed(f"connection {index + 1} of {count} failed: {exc.reason}",
-                              hint=exc.hint if index == 0 else
-                              "it stops serving after a number of clients: leaked sockets, "
-                              "a fixed loop count, or a crash (see stderr)",
-                              evidence=exc.evidence) from None
-    ctx.log(f"{count} connections served")
+def _opening(ctx: ProbeContext, conn: Conn) -> None:
+    """The start of a message, left unfinished (the shared probes' opening)."""
+    adapter_for(ctx).begin(ctx, conn, b"about to reset\n")
+
+
+#: This suite as the shared probes of :mod:`grader.probes.generic` see it.
+LAB = generic.ServerLab(suite=SUITE, source="LABS.md lab 1", session=_session, opening=_opening,
+                        depends=(ECHO,))
+generic.register(LAB, which=(generic.CLIENT_RESET, generic.SEQUENTIAL))
 
 
 @probe(SUITE, "concurrency/second-client", tier=Tier.INFORMATIONAL, depends=(ECHO,))
@@ -269,40 +245,7 @@ def second_client(ctx: ProbeContext) -> None:
         silent.close()
 
 
-@probe(SUITE, "resources/no-fd-leak", depends=(ECHO,), lane="fds")
-def no_fd_leak(ctx: ProbeContext) -> None:
-    """No file descriptors leak: after 50 clients come and go the open-fd count returns to its start.
-
-    Source: LABS.md lab 1 ("never closes").
-    """
-    adapter = adapter_for(ctx)
-    baseline = ctx.stats().fds
-    for index in range(50):
-        with ctx.connect() as conn:
-            adapter.check(ctx, conn, f"fd check {index}\n".encode())
-    ctx.log(f"baseline {baseline} fds; 50 clients closed")
-    settled = wait_for(lambda: (f if (f := ctx.stats().fds) <= baseline else None),
-                       deadline=ctx.reply_deadline())
-    if settled is None:
-        now = ctx.stats().fds
-        raise ProbeFailed(
-            f"open file descriptors grew from {baseline} to {now} after 50 clients left",
-            hint="close every accepted socket when its client is done (use 'with conn:')",
-            evidence=Evidence(expected=f"<= {baseline} open fds", actual=f"{now} open fds"),
-        )
-
-
-@probe(SUITE, "resources/idle-cpu", depends=(ECHO,), lane="idle")
-def idle_cpu(ctx: ProbeContext) -> None:
-    """No busy loop: under 5% CPU over an idle second with no client connected (after one left).
-
-    Source: LABS.md lab 1 ("spins on b'' at 100% CPU"), lab 3 ("busy loop while idle").
-    """
-    adapter = adapter_for(ctx)
-    with ctx.connect() as conn:
-        adapter.check(ctx, conn, adapter.one(b"one client, then idle\n"))
-    wait_for(lambda: True if not close_wait(ctx) else None, deadline=ctx.reply_deadline())
-    measure_idle_cpu(ctx, "with no client")
+generic.register(LAB, which=(generic.NO_FD_LEAK, generic.IDLE_CPU))
 
 
 @probe(SUITE, "resources/idle-cpu-client", depends=(ECHO,), lane="idle-client")

@@ -69,6 +69,19 @@ def signature(result: GradeResult) -> list[tuple[str, str]]:
     return [(v.probe_id, v.outcome.value) for v in result.verdicts]
 
 
+def assert_all_passed_alike(results: list[GradeResult] | tuple[GradeResult, ...]) -> None:
+    """Every run has the same (probe, outcome) list and every probe passed.
+
+    On failure the message lists each verdict that did not pass, with its reason and the
+    end of its transcript, so a rare difference between runs can be diagnosed from CI logs.
+    """
+    runs = [signature(r) for r in results]
+    odd = [(v.probe_id, v.outcome.value, v.reason, list(v.transcript)[-6:])
+           for r in results for v in r.verdicts if v.outcome is not Outcome.PASSED]
+    assert all(run == runs[0] for run in runs), odd
+    assert all(outcome == "passed" for _, outcome in runs[0]), odd
+
+
 def verdict(result: GradeResult, name: str):  # type: ignore[no-untyped-def]
     """The verdict of probe ``category/name``."""
     for v in result.verdicts:

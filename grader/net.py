@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import random
 import selectors
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
 
@@ -389,12 +391,48 @@ def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """Ask the kernel for a currently unused TCP port on ``host``.
+#: Grader-chosen server ports are drawn from here when it lies outside the kernel's ephemeral range.
+SERVER_PORTS = (20000, 32768)
+_port_choice = random.Random()  # which free port a server gets is never an input to a verdict
 
-    The port is free when returned; another process may take it before the
-    caller binds, a race the launcher treats as a startup failure to retry.
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (first, last), from /proc; Linux's default when unreadable."""
+    try:
+        first, last = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(first), int(last)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when both a TCP and a UDP socket can bind ``host:port`` now (no SO_REUSEADDR)."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` for TCP and UDP, for a server the grader starts.
+
+    Drawn at random from :data:`SERVER_PORTS` when that range lies below the
+    kernel's ephemeral range, so no connect() or bind(0) on the machine (the
+    grader's own clients included) is handed the port before the server
+    binds it; otherwise, or when 64 draws find nothing free, the kernel picks
+    one.  Another process may still bind the port first: the runner retries
+    such a start on a fresh port (:data:`grader.runner.PORT_ATTEMPTS`).
+    Raises OSError when ``host`` cannot be bound at all.
     """
+    low, high = SERVER_PORTS
+    if high <= ephemeral_range()[0]:
+        for _ in range(64):
+            port = _port_choice.randrange(low, high)
+            if port_is_free(host, port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

@@ -51,6 +51,8 @@ OVERRUN_GRACE = 2.0
 #: After a failed probe, seconds to wait for a crashing server to finish exiting, so its
 #: death is charged to the probe that caused it (a traceback takes a moment to print).
 DEATH_GRACE = 0.5
+#: Starts tried when the port the grader chose is taken before the server binds it.
+PORT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,10 +274,33 @@ class Runner:
             self._on_verdict(verdict)
 
     def _launch(self, lane: _Lane, *, first: bool) -> None:
+        """Start the lane's server and wait for readiness.
+
+        A port the grader chose (none pinned) can be taken by another process between
+        :func:`grader.net.free_port` and the server's bind(): a start that fails with
+        "Address already in use" is then retried on a fresh port, up to PORT_ATTEMPTS
+        times, and noted in the report; that collision is never the submission's fault.
+        """
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._launch_once(lane, first=first)
+            program, port, start = lane.program, lane.port, lane.start
+            if (self._port is not None or program is None or port is None or start is None
+                    or start.ready or attempt == PORT_ATTEMPTS
+                    or "Address already in use" not in stderr_tail(program, lines=40)
+                    or net.port_is_free(self.launcher.bind_host, port)):
+                return  # ready, or a failure of the program's own (e.g. a hard-coded busy port)
+            self._notes.append(f"port {lane.port} was taken by another process before the server "
+                               f"bound it; started again on a fresh port")
+            program.stop()
+            lane.program = None
+            lane.unavailable = None
+
+    def _launch_once(self, lane: _Lane, *, first: bool) -> None:
         port = self._port if self._port is not None else net.free_port(self.launcher.bind_host)
         values = {"host": self.launcher.bind_host, "port": str(port)}
         if self._wants_scratch():
-            lane.scratch = _make_scratch()
+            if lane.scratch is None:
+                lane.scratch = _make_scratch()
             values["scratch"] = str(lane.scratch)
         words = argv(
             self.submission, self.assignment, python=self._python,

@@ -4,6 +4,7 @@ open, and every way of not starting is told apart."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import psutil
 from helpers import BUGS, TESTS, grade, not_passed, verdict
 
+from grader import net
 from grader.launch.base import LaunchSpec, Limits
 from grader.launch.local import TOKEN_VAR, LocalLauncher
 from grader.net import free_port
@@ -94,3 +96,43 @@ def test_working_directory_is_the_submission_folder(tmp_path: Path) -> None:
         assert os.path.isdir(PROGRAMS)
     finally:
         program.stop()
+
+
+def test_server_ports_come_from_below_the_ephemeral_range() -> None:
+    """No connect() or bind(0) on the machine can be handed a port chosen for a server."""
+    first_ephemeral = net.ephemeral_range()[0]
+    ports = [net.free_port() for _ in range(50)]
+    if net.SERVER_PORTS[1] <= first_ephemeral:
+        assert all(net.SERVER_PORTS[0] <= p < net.SERVER_PORTS[1] for p in ports)
+    assert all(net.port_is_free("127.0.0.1", p) for p in ports)
+
+
+def test_a_port_taken_before_the_server_binds_it_is_retried_not_blamed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another process binds the grader's chosen port first: the start is retried on a fresh
+    port, every probe passes, and the report notes it (a grader-side collision costs nothing)."""
+    real = net.free_port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        picks = iter([taken])
+        monkeypatch.setattr(net, "free_port", lambda host="127.0.0.1": next(picks, None) or real(host))
+        result = grade("tcp-echo-server", select=("echo/one-message",))
+    assert not_passed(result) == set()
+    assert any(f"port {taken} was taken" in note for note in result.notes), result.notes
+
+
+def test_a_program_that_binds_a_busy_port_of_its_own_is_not_retried(tmp_path: Path) -> None:
+    """A hard-coded port that is busy is the program's fault: reported at once, no retry note."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        program = tmp_path / "server.py"
+        program.write_text("import socket\ns = socket.socket()\n"
+                           f"s.bind(('127.0.0.1', {busy}))\ns.listen()\n")
+        result = grade("tcp-echo-server", program, select=("echo/one-message",))
+    start = verdict(result, "startup/listens")
+    assert start.outcome is Outcome.FAILED
+    assert "SO_REUSEADDR" in start.hint or "busy" in start.hint, start.hint
+    assert not any("was taken" in note for note in result.notes)

@@ -289,7 +289,7 @@ class Runner:
                     or "Address already in use" not in stderr_tail(program, lines=40)
                     or net.port_is_free(self.launcher.bind_host, port)):
                 return  # ready, or a failure of the program's own (e.g. a hard-coded busy port)
-            self._notes.append(f"port {lane.port} was taken by another process before the server "
+            self._notes.append(f"port {port} was taken by another process before the server "
                                f"bound it; started again on a fresh port")
             program.stop()
             lane.program = None

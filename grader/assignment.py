@@ -8,7 +8,7 @@ protocol strings and parameters the probes use.  Loading validates every key:
 an unknown key, a wrong type or an unknown probe is rejected with the file,
 the key and the reason (:class:`grader.errors.AssignmentError`).
 
-Format (every key but ``id``, ``role`` and ``suite`` is optional)::
+Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
 
     id = "tcp-echo-server"
     title = "TCP echo server"
@@ -32,7 +32,7 @@ Format (every key but ``id``, ``role`` and ``suite`` is optional)::
     [docker]
     image = "python:3.12-slim"
     [protocol]                              # free-form, read by the suite's probes
-    [probes."echo/one-message"]             # listed probes run, in this order
+    [probes."echo/one-message"]             # listed probes run (a probe after its dependencies)
     weight = 2
     tier = "required"                       # or "informational"
     timeout = 10.0
@@ -41,8 +41,9 @@ Format (every key but ``id``, ``role`` and ``suite`` is optional)::
 
 from __future__ import annotations
 
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ _PROBE_KEYS = {"weight", "tier", "timeout", "params"}
 _TIMEOUT_KEYS = {"startup", "reply"}
 _LIMIT_KEYS = {"memory_mb", "processes", "cpus", "output_kb"}
 _DOCKER_KEYS = {"image"}
+#: What an assignment id may contain: it names files and prefixes every probe id.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +214,28 @@ class _Checker:
         return value
 
 
+def _dependency_order(configs: Sequence[ProbeConfig], check: _Checker) -> list[ProbeConfig]:
+    """``configs`` reordered so that every probe comes after the probes it depends on.
+
+    Stable: the file's order is kept wherever the dependencies allow it (Kahn's
+    algorithm, always taking the earliest ready probe), so a teacher's order is
+    the run order of a well-ordered file.  A cycle raises AssignmentError naming it.
+    """
+    placed: set[str] = set()
+    pending = list(configs)
+    ordered: list[ProbeConfig] = []
+    while pending:
+        ready = next((c for c in pending if all(d in placed for d in c.spec.depends)), None)
+        if ready is None:
+            cycle = " -> ".join(c.name for c in pending)
+            raise check.fail(f"probes.{pending[0].name}",
+                             f"dependency cycle among probes: {cycle}")
+        pending.remove(ready)
+        placed.add(ready.name)
+        ordered.append(ready)
+    return ordered
+
+
 def _kind_name(kinds: tuple[type, ...]) -> str:
     names = {int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "a table", bool: "a boolean"}
@@ -225,6 +250,9 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
     if "id" not in data:
         raise check.fail("id", "missing")
     ident = check.get(data, "id", str, "")
+    if not _ID.fullmatch(ident):
+        raise check.fail("id", f"must be letters, digits, '.', '_' or '-' (it prefixes every "
+                               f"probe id and names report files), got {ident!r}")
     role = check.get(data, "role", str, "")
     if role not in ("server", "client"):
         raise check.fail("role", f"must be 'server' or 'client', got {role!r}")
@@ -267,8 +295,12 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
 
     probes_table = check.get(data, "probes", dict, None)
     available = REGISTRY.suite(suite)
-    if probes_table is None:
-        probes_table = {name: {} for name in available}
+    if not probes_table:
+        # A suite serves several labs (stream-echo: labs 1-4 and 9): running all of it is
+        # never what a file without a [probes] table means.
+        raise check.fail("probes", f"{'missing' if probes_table is None else 'empty'}: list the "
+                                   f"probes this assignment runs, e.g. [probes.\"{next(iter(available))}\"] "
+                                   f"(suite {suite!r} has: {', '.join(available)})")
     configs = []
     for name, overrides in probes_table.items():
         prefix = f"probes.{name}."
@@ -301,6 +333,7 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
             if dep not in names:
                 raise check.fail(f"probes.{config.name}",
                                  f"depends on probe {dep!r}, which this assignment does not run")
+    configs = _dependency_order(configs, check)
     return Assignment(
         id=ident,
         title=check.get(data, "title", str, ident),

@@ -14,9 +14,9 @@ its own network.  Nothing is lost: a submission with nothing to run gets a
 failed row with score 0 and the reason, a grader crash an error row.
 
 Each submission's launcher is wrapped so an interrupt can stop its programs:
-the first Ctrl-C (or SIGTERM) cancels the queue, stops the running programs,
+the first Ctrl-C (or SIGTERM, SIGHUP) cancels the queue, stops the running programs,
 discards the gradings they cut short, keeps every finished report and exits
-130 (143 for SIGTERM); a second Ctrl-C quits at once.  ``--resume`` then
+130 (143 for SIGTERM, 129 for SIGHUP); a second Ctrl-C quits at once.  ``--resume`` then
 grades only the students without a complete report made with the same
 options from the same files.  At the end the gradebook CSV, the combined
 JUnit file, the summary and the manifest are written (:mod:`grader.gradebook`).
@@ -27,18 +27,15 @@ for a usage or grader-level error.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,11 +52,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from grader import gradebook, staging
+from grader import gradebook, interrupts, staging
 from grader.assignment import Assignment, ProbeConfig, load
-from grader.errors import GraderError, LaunchError, UsageError
+from grader.errors import GraderError, UsageError
 from grader.exports import Entry, discover
-from grader.launch.base import Launcher, LaunchSpec, Output, Program
+from grader.launch.base import Launcher, Output
+from grader.launch.tracked import TrackedLauncher
 from grader.report import jsonreport
 from grader.report import junit as junit_report
 from grader.report.files import write_atomic
@@ -74,69 +72,6 @@ DEFAULT_OUT = "sockgrade-out"
 STUDENTS = "students"
 #: Format tag of the ``batch`` section added to each per-student JSON report.
 ENTRY_FORMAT = "sockgrade-batch-entry/1"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (exit status 143)."""
-
-
-# -- launcher wrapper ----------------------------------------------------------
-
-
-class TrackedLauncher:
-    """A launcher that remembers its programs so an interrupt can stop them.
-
-    Forwards everything to the shared launcher; after :meth:`abort`, starting
-    a program raises :class:`LaunchError` and :attr:`aborted` tells the
-    grading it was cut short.
-    """
-
-    def __init__(self, inner: Launcher) -> None:
-        self._inner = inner
-        self._programs: list[Program] = []
-        self._lock = threading.Lock()
-        self.aborted = False
-        self.name = inner.name
-        self.bind_host = inner.bind_host
-        self.isolated_network = inner.isolated_network
-
-    @property
-    def listen_host(self) -> str:
-        """The shared launcher's (read when needed: Docker makes a network for it)."""
-        return self._inner.listen_host
-
-    @property
-    def client_host(self) -> str:
-        """The shared launcher's (read when needed)."""
-        return self._inner.client_host
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._inner, attr)
-
-    def start(self, spec: LaunchSpec) -> Program:
-        """Start ``spec`` with the shared launcher, unless the batch was interrupted."""
-        if self.aborted:
-            raise LaunchError("the batch was interrupted")
-        program = self._inner.start(spec)
-        with self._lock:
-            self._programs.append(program)
-            late = self.aborted
-        if late:
-            program.stop()
-            raise LaunchError("the batch was interrupted")
-        return program
-
-    def abort(self) -> None:
-        """Stop every program this grading started; later starts fail."""
-        with self._lock:
-            self.aborted = True
-            programs = list(self._programs)
-        for program in programs:
-            with contextlib.suppress(Exception):  # best effort while interrupting
-                program.stop()
-
-    def close(self) -> None:
-        """The shared launcher is closed by the batch, not per submission."""
 
 
 # -- planning ----------------------------------------------------------------
@@ -394,7 +329,7 @@ class Batch:
         staging.sweep_roots()
         self._stage_root = staging.make_root()
         try:
-            with _signals():
+            with interrupts.handled():
                 status = self._pool(todo, fingerprints, rows)
         finally:
             shutil.rmtree(self._stage_root, ignore_errors=True)
@@ -426,7 +361,7 @@ class Batch:
                             rows[graded[0].student] = graded[0]
                             display.add(*graded)
         except KeyboardInterrupt as exc:
-            status = 143 if isinstance(exc, Terminated) else 130
+            status = interrupts.exit_status(exc)
             self._interrupt(pool, pending, rows, display)
             return status
         except BaseException:
@@ -549,24 +484,6 @@ class _Display:
         if row.note:
             line += f"  {row.note}"
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def _signals() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` in the main thread while the batch runs."""
-    if threading.current_thread() is not threading.main_thread():
-        with nullcontext():
-            yield
-        return
-
-    def on_term(_signum: int, _frame: object) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 # -- commands ----------------------------------------------------------------------

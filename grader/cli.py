@@ -11,17 +11,22 @@ Settings resolve in one order: probe default < assignment file < environment
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from grader import __version__
+from grader import __version__, interrupts
 from grader.assignment import REFERENCE_DIR, Assignment, bundled, load
 from grader.errors import SockgradeError, UsageError
 from grader.launch.base import Launcher
+from grader.launch.tracked import TrackedLauncher
 from grader.runner import GradeResult, Runner, RunOptions
 from grader.submission import Submission, from_command, from_path
 
@@ -29,6 +34,8 @@ from grader.submission import Submission, from_command, from_path
 #: submission sees the same payloads and split points unless asked otherwise.
 DEFAULT_SEED = 20261123
 EXIT = {"passed": 0, "failed": 1, "error": 2}
+#: Seconds an interrupted grading gets to wind down once its programs are stopped.
+ABORT_GRACE = 20.0
 
 
 def _seed(value: str | None) -> int:
@@ -92,15 +99,43 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None) -> None:
-    """Write the JUnit and JSON files asked for (atomically: temp file, then rename)."""
+    """Write the JUnit and JSON files asked for (atomically: temp file, then rename).
+
+    Raises UsageError naming the path when a file cannot be written.
+    """
     from grader.report import jsonreport
     from grader.report import junit as junit_report
     from grader.report.files import write_atomic
 
+    files: list[tuple[str, Callable[[], str]]] = []
     if junit:
-        write_atomic(Path(junit), junit_report.render([result]))
+        files.append((junit, lambda: junit_report.render([result])))
     if json_path:
-        write_atomic(Path(json_path), jsonreport.render(result))
+        files.append((json_path, lambda: jsonreport.render(result)))
+    for path, render in files:
+        try:
+            write_atomic(Path(path), render())
+        except OSError as exc:
+            raise UsageError(f"cannot write report {path}: {exc}") from None
+
+
+def check_report_paths(*paths: str | None) -> None:
+    """Fail early (UsageError, one line) when a report file could not be written.
+
+    Checked before grading, so nobody waits for a run whose report is lost.
+    """
+    for text in paths:
+        if not text:
+            continue
+        path = Path(text)
+        if path.is_dir():
+            raise UsageError(f"cannot write report {text}: it is a folder")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write report {text}: {exc}") from None
+        if not os.access(path.parent, os.W_OK):
+            raise UsageError(f"cannot write report {text}: its folder is not writable")
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
@@ -110,14 +145,50 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     assignment = load(args.assignment)
     submission = _submission(args, assignment)
     options = run_options(args)
+    check_report_paths(args.junit, args.json)
     launcher = make_launcher(args, assignment)
     try:
-        result = Runner(assignment, submission, launcher, options).run()
+        result = _grade_interruptibly(Runner(assignment, submission, TrackedLauncher(launcher),
+                                             options))
     finally:
         launcher.close()
     console_report.render(result, console, verbose=args.verbose)
     write_reports(result, junit=args.junit, json_path=args.json)
     return EXIT[result.status]
+
+
+def _grade_interruptibly(runner: Runner) -> GradeResult:
+    """Run ``runner`` in a worker thread; Ctrl-C, SIGTERM or SIGHUP stop its programs.
+
+    The main thread only waits, so a signal is handled at once: every program
+    started is stopped and further starts fail, then the interrupt propagates
+    (the caller's ``finally`` releases the launcher's containers and networks).
+    """
+    tracked = runner.launcher
+    assert isinstance(tracked, TrackedLauncher)
+    box: dict[str, GradeResult | BaseException] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = runner.run()
+        except BaseException as exc:  # handed to the main thread
+            box["result"] = exc
+
+    worker = threading.Thread(target=work, name="grading", daemon=True)
+    with interrupts.handled():
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.25)
+        except KeyboardInterrupt:
+            tracked.abort()
+            worker.join(ABORT_GRACE)  # lanes wind down once their programs are gone
+            tracked.abort()
+            raise
+    outcome = box["result"]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -139,13 +210,16 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:
-    """``sockgrade reference ASSIGNMENT``: run the bundled reference in the foreground."""
-    import subprocess
+    """``sockgrade reference ASSIGNMENT``: run the bundled reference in the foreground.
+
+    The program runs in a session of its own; Ctrl-C, SIGTERM and SIGHUP stop
+    it (and anything it spawned) before sockgrade exits.  Exit status: the
+    program's own, 0 after Ctrl-C, 143/129 after SIGTERM/SIGHUP.
+    """
+    from grader.submission import argv
 
     assignment = load(args.assignment)
     submission = reference_submission(assignment)
-    from grader.submission import argv
-
     words = argv(submission, assignment, python=sys.executable,
                  entry_path=str(REFERENCE_DIR / str(submission.entry)),
                  values={"host": args.host, "port": str(args.port),
@@ -153,10 +227,32 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
                  extra=[w.replace("{workdir}", str(Path.cwd())) for w in assignment.extra])
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,
                   highlight=False, style="dim")
-    try:
-        return subprocess.call(list(words))
-    except KeyboardInterrupt:
-        return 0
+    with interrupts.handled():
+        try:
+            proc = subprocess.Popen(list(words), start_new_session=True)
+        except OSError as exc:
+            raise UsageError(f"cannot start {words[0]}: {exc}") from None
+        try:
+            return proc.wait()
+        except KeyboardInterrupt as exc:
+            _end_group(proc)
+            return 0 if not isinstance(exc, interrupts.Terminated) else interrupts.exit_status(exc)
+        finally:
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the program's process group, SIGKILL it after 2 s; returns once it is gone."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what it spawned, if the leader went first
+        return
 
 
 def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
@@ -271,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SockgradeError as exc:
         err.print(f"sockgrade: {exc.kind}: {exc}", markup=False)
         return 2
-    except KeyboardInterrupt:
-        err.print("sockgrade: interrupted", markup=False)
-        return 130
+    except KeyboardInterrupt as exc:
+        err.print(f"sockgrade: interrupted ({exc})" if isinstance(exc, interrupts.Terminated)
+                  else "sockgrade: interrupted", markup=False)
+        return interrupts.exit_status(exc)

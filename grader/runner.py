@@ -53,6 +53,8 @@ OVERRUN_GRACE = 2.0
 DEATH_GRACE = 0.5
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
+#: Seconds stopping one program may take at most (the launchers' kill loops are bounded).
+STOP_BOUND = 15.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +160,7 @@ class Runner:
         self._done: dict[str, threading.Event] = {}
         self._notes: list[str] = []
         self._lock = threading.Lock()
+        self._wait_limit = time.monotonic()
         self._entry_path = self._entry()
         # A launcher with its own interpreter (Docker: the image's ``python``) replaces the
         # default one; an explicit --python still wins.
@@ -206,6 +209,7 @@ class Runner:
         configs = self.selected()
         for config in configs:
             self._done[config.name] = threading.Event()
+        self._wait_limit = time.monotonic() + self._budget(configs)
         lanes: dict[str, _Lane] = {}
         merge = self._port is not None and not self.launcher.isolated_network
         for config in configs:
@@ -266,7 +270,7 @@ class Runner:
                                                reason="lane aborted by a grader fault"))
 
     def _record(self, verdict: Verdict) -> None:
-        name = verdict.probe_id.split("/", 1)[1]
+        name = verdict.probe_id.removeprefix(f"{self.assignment.id}/")
         with self._lock:
             self._verdicts[name] = verdict
         self._done[name].set()
@@ -342,12 +346,24 @@ class Runner:
         words = [*(self.submission.command or (self.assignment.command,)), *self._extra]
         return any("{scratch}" in word for word in words)
 
-    def _unmet(self, config: ProbeConfig) -> tuple[str, bool] | None:
+    def _budget(self, configs: Sequence[ProbeConfig]) -> float:
+        """Seconds the whole run can take when every probe and every restart overruns.
+
+        Dependencies run in other lanes; a wait for one never outlasts this bound.
+        """
+        per_start = self.assignment.timeouts.startup * PORT_ATTEMPTS + STOP_BOUND
+        return sum(c.timeout + 2 * OVERRUN_GRACE + DEATH_GRACE + per_start for c in configs) + per_start
+
+    def _unmet(self, config: ProbeConfig) -> tuple[Outcome, str, bool] | None:
+        """Why ``config`` cannot run: (outcome, reason, excused), or None when it can."""
         for dep in config.spec.depends:
-            self._done[dep].wait()
+            if not self._done[dep].wait(max(0.0, self._wait_limit - time.monotonic())):
+                return (Outcome.ERROR, f"grader fault: {dep} did not finish within the run's "
+                                       f"time bound", True)
             verdict = self._verdicts[dep]
             if verdict.outcome is not Outcome.PASSED:
-                return (f"depends on {verdict.probe_id}, which {verdict.outcome.value}", verdict.excused)
+                return (Outcome.SKIPPED, f"depends on {verdict.probe_id}, which "
+                                         f"{verdict.outcome.value}", verdict.excused)
         return None
 
     def _verdict(self, config: ProbeConfig, outcome: Outcome, elapsed: float, **kw: object) -> Verdict:
@@ -360,7 +376,7 @@ class Runner:
     def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:
         unmet = self._unmet(config)
         if unmet is not None:
-            return self._verdict(config, Outcome.SKIPPED, 0.0, reason=unmet[0], excused=unmet[1])
+            return self._verdict(config, unmet[0], 0.0, reason=unmet[1], excused=unmet[2])
         is_startup = config.category == "startup"
         if lane.unavailable and not is_startup and self.assignment.role == "server":
             return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable,

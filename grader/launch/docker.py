@@ -21,8 +21,8 @@ Standard input, output and error go over one attach connection opened
 before the start (so nothing is lost): stdin stays open until
 ``close_stdin()`` half-closes it; a reader thread splits the multiplexed
 stream into two pipes read by :class:`CappedCapture` with the local caps.
-After ``DRAIN_LIMIT`` bytes of one stream it stops reading, so a flooding
-program blocks on its own writes (the engine buffers nothing).
+Both are read to the end, however much the program prints, so its writes
+never block (the engine buffers nothing; the captures keep head and tail).
 
 Observation uses host PIDs: the container's main process (``State.Pid``)
 and its descendants, read from the host's ``/proc`` by
@@ -66,8 +66,6 @@ SOURCE_MOUNT = "/sockgrade/submission"
 WORKDIR = "/submission"
 #: Largest submission folder copied in, in bytes.
 SOURCE_CAP = 64 * 1024 * 1024
-#: Bytes of one output stream read before reading stops (the program then blocks).
-DRAIN_LIMIT = 64 * 1024 * 1024
 #: Seconds the engine gets for one API call.
 API_TIMEOUT = 60
 #: The container's command: copy the submission into the tmpfs, then become the program.
@@ -401,9 +399,6 @@ class _Demux(threading.Thread):
         super().__init__(name="docker-demux", daemon=True)
         self._sock = sock
         self._fds = {1: out_fd, 2: err_fd}
-        self._counts = {1: 0, 2: 0}
-        #: True once a stream passed DRAIN_LIMIT and reading stopped (the program blocks).
-        self.stalled = False
 
     def _recv_exactly(self, size: int) -> bytes | None:
         chunks = []
@@ -430,13 +425,9 @@ class _Demux(threading.Thread):
                     fd = self._fds.get(stream)
                     if fd is None:
                         continue
-                    data = chunk[: max(0, DRAIN_LIMIT - self._counts[stream])]
-                    self._counts[stream] += len(chunk)
+                    data = memoryview(chunk)
                     while data:
                         data = data[os.write(fd, data):]
-                if max(self._counts.values()) >= DRAIN_LIMIT:
-                    self.stalled = True
-                    return
         except OSError:
             pass
         finally:
@@ -547,10 +538,8 @@ class DockerProgram:
         self._sock = wrapped._sock
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        self._out = CappedCapture(os.fdopen(out_r, "rb", buffering=0), cap=limits.output,
-                                  drain_limit=DRAIN_LIMIT)
-        self._err = CappedCapture(os.fdopen(err_r, "rb", buffering=0), cap=limits.output,
-                                  drain_limit=DRAIN_LIMIT)
+        self._out = CappedCapture(os.fdopen(out_r, "rb", buffering=0), cap=limits.output)
+        self._err = CappedCapture(os.fdopen(err_r, "rb", buffering=0), cap=limits.output)
         self._demux = _Demux(self._sock, out_w, err_w)
         self._demux.start()
         self._api.start(self._container)
@@ -669,8 +658,6 @@ class DockerProgram:
     def _teardown(self) -> None:
         import docker.errors
 
-        if self._demux is not None and self._demux.stalled:
-            self._close_socket()  # the engine blocks on a reader that stopped: let it go
         if self._container is not None and self._started and self._status is None:
             if self._main_alive() and self._proc is not None:
                 # SIGKILL to the container's PID 1 from the host ends its whole PID namespace

@@ -1,0 +1,73 @@
+"""A launcher wrapper that remembers its programs, so an interrupt can stop them all.
+
+Theory of operation: a command that may be interrupted (``check``, each
+submission of ``batch``) starts its programs through a :class:`TrackedLauncher`;
+on Ctrl-C, SIGTERM or SIGHUP it calls :meth:`TrackedLauncher.abort`, which
+stops every program started so far and makes later starts fail, so the
+grading winds down at once instead of restarting what it lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+from grader.errors import LaunchError
+from grader.launch.base import Launcher, LaunchSpec, Program
+
+
+class TrackedLauncher:
+    """A launcher that remembers its programs so an interrupt can stop them.
+
+    Forwards everything to the shared launcher; after :meth:`abort`, starting
+    a program raises :class:`LaunchError` and :attr:`aborted` tells the
+    grading it was cut short.
+    """
+
+    def __init__(self, inner: Launcher) -> None:
+        self._inner = inner
+        self._programs: list[Program] = []
+        self._lock = threading.Lock()
+        self.aborted = False
+        self.name = inner.name
+        self.bind_host = inner.bind_host
+        self.isolated_network = inner.isolated_network
+
+    @property
+    def listen_host(self) -> str:
+        """The shared launcher's (read when needed: Docker makes a network for it)."""
+        return self._inner.listen_host
+
+    @property
+    def client_host(self) -> str:
+        """The shared launcher's (read when needed)."""
+        return self._inner.client_host
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+    def start(self, spec: LaunchSpec) -> Program:
+        """Start ``spec`` with the shared launcher, unless the grading was interrupted."""
+        if self.aborted:
+            raise LaunchError("the grading was interrupted")
+        program = self._inner.start(spec)
+        with self._lock:
+            self._programs.append(program)
+            late = self.aborted
+        if late:
+            program.stop()
+            raise LaunchError("the grading was interrupted")
+        return program
+
+    def abort(self) -> None:
+        """Stop every program this grading started; later starts fail."""
+        with self._lock:
+            self.aborted = True
+            programs = list(self._programs)
+        for program in programs:
+            with contextlib.suppress(Exception):  # best effort while interrupting
+                program.stop()
+
+    def close(self) -> None:
+        """The shared launcher is closed by its owner, not through the wrapper."""

@@ -134,6 +134,15 @@ class ProbeContext:
             raise ProbeError("this probe needs a running server, but none was started")
         return self.program.address(self.port)
 
+    def opener(self, family: int, kind: int) -> socket.socket:
+        """A new socket from which the server under test is reached (its namespace, if own)."""
+        if self.program is None:
+            raise ProbeError("this probe needs a running server, but none was started")
+        try:
+            return self.program.socket(family, kind)
+        except OSError as exc:
+            raise ProbeError(f"cannot make a socket to reach the server: {exc}") from None
+
     def connect(
         self, *, nodelay: bool = False, timeout: float | None = None, rcvbuf: int | None = None
     ) -> net.Conn:
@@ -145,7 +154,7 @@ class ProbeContext:
         host, port = self.address
         try:
             conn = net.connect(host, port, timeout=timeout or self.reply_timeout, nodelay=nodelay,
-                               rcvbuf=rcvbuf)
+                               rcvbuf=rcvbuf, opener=self.opener)
         except net.ConnectFailed as exc:
             alive = self.program is not None and self.program.poll() is None
             raise ProbeFailed(

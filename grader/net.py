@@ -31,6 +31,8 @@ from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
 DEFAULT_READ_CAP = 16 * 1024 * 1024
 _RECV_SIZE = 256 * 1024
 # ENOTCONN: shutdown() on a connection the peer has already reset.
+#: TCP states (include/net/tcp_states.h) after the peer's FIN: CLOSE_WAIT, LAST_ACK.
+_PEER_CLOSED_STATES = {8, 9}
 _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ECONNREFUSED,
                  errno.ENOTCONN}
 
@@ -74,19 +76,25 @@ def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
+#: Makes a socket: ``(family, kind) -> socket``; e.g. :meth:`grader.launch.base.Program.socket`.
+Opener = Callable[[int, int], socket.socket]
+
+
 def connect(
-    host: str, port: int, *, timeout: float, nodelay: bool = False, rcvbuf: int | None = None
+    host: str, port: int, *, timeout: float, nodelay: bool = False, rcvbuf: int | None = None,
+    opener: Opener = socket.socket,
 ) -> Conn:
     """Open a TCP connection to ``(host, port)`` within ``timeout`` seconds.
 
     ``rcvbuf`` (bytes) shrinks the receive buffer before connecting, to make
-    the peer feel backpressure sooner.
+    the peer feel backpressure sooner.  ``opener`` makes the socket (in the
+    program's network namespace, when it has one of its own).
 
     Raises :class:`ConnectFailed` carrying a :class:`Reset` (refused, or reset
     during the handshake) or a :class:`Timeout`.
     """
     started = time.monotonic()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = opener(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(timeout)
@@ -100,7 +108,7 @@ def connect(
         raise ConnectFailed(Reset(error=str(exc))) from None
     if nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return Conn(sock)
+    return Conn(sock, reset_after_peer_fin=True)
 
 
 class Conn:
@@ -108,11 +116,15 @@ class Conn:
 
     ``sock`` must be connected; it is switched to non-blocking mode.  The
     object owns the socket: :meth:`close` or :meth:`abort` releases it.
+    ``reset_after_peer_fin`` (the grader's connections to a server under
+    test) makes :meth:`close` an RST once the server has closed; a
+    connection the grader accepted (it plays the server) always closes with FIN.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, *, reset_after_peer_fin: bool = False) -> None:
         sock.setblocking(False)
         self.sock = sock
+        self._reset_after_peer_fin = reset_after_peer_fin
         self._rx = bytearray()
         self._eof = False
         self.closed = False
@@ -316,11 +328,34 @@ class Conn:
     # -- closing ---------------------------------------------------------
 
     def close(self) -> None:
-        """Close normally (FIN, or RST if unread data is pending, per RFC 1122 4.2.2.13)."""
+        """Close: FIN while the server is still open, RST once it has sent its FIN.
+
+        The side that sends the first FIN keeps the connection in TIME_WAIT for a
+        minute (RFC 9293 section 3.6.1), on its own port.  When the server closed
+        first, answering its FIN with ours would leave that on the server's port,
+        and a server without SO_REUSEADDR pinned to it could not bind it again
+        after a restart; an RST ends the connection on both sides at once
+        (RFC 9293 section 3.10.7).  While the peer is still open the grader's
+        FIN goes first, and TIME_WAIT stays on the grader's own ephemeral port.
+        (RST also replaces the FIN when unread data is pending, RFC 1122 4.2.2.13.)
+        """
         if not self.closed:
+            if self._reset_after_peer_fin and self.peer_closed():
+                with contextlib.suppress(OSError):
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.closed = True
             self._selector.close()
             self.sock.close()
+
+    def peer_closed(self) -> bool:
+        """True once the peer's FIN arrived (read as EOF, or waiting: TCP state CLOSE_WAIT)."""
+        if self._eof:
+            return True
+        try:
+            info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+        except OSError:
+            return False
+        return bool(info) and info[0] in _PEER_CLOSED_STATES
 
     def abort(self) -> None:
         """Close abortively: ``SO_LINGER`` with a zero timeout makes the kernel send RST."""

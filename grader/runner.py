@@ -41,6 +41,7 @@ from grader import net
 from grader.assignment import Assignment, ProbeConfig
 from grader.context import ProbeContext
 from grader.errors import LaunchError, UsageError
+from grader.launch import portuse
 from grader.launch.base import Launcher, LaunchSpec, Output, Program
 from grader.readiness import StartResult, stderr_tail, wait_ready
 from grader.submission import Submission, argv
@@ -215,6 +216,8 @@ class Runner:
         for config in configs:
             name = "main" if merge else config.spec.lane
             lanes.setdefault(name, _Lane(name=name, configs=[])).configs.append(config)
+        if self._port is not None and self.assignment.role == "server":
+            self._notes.append(f"port {self._port} is pinned; network: {self.launcher.network_mode}")
         if merge and len({c.spec.lane for c in configs}) > 1:
             self._notes.append(
                 f"port {self._port} is pinned: all probes share one server instance, run in turn"
@@ -284,20 +287,52 @@ class Runner:
         :func:`grader.net.free_port` and the server's bind(): a start that fails with
         "Address already in use" is then retried on a fresh port, up to PORT_ATTEMPTS
         times, and noted in the report; that collision is never the submission's fault.
+        A pinned port on the grader's own loopback is first waited for while sockets of
+        an earlier close linger on it (TIME_WAIT), and a port another process holds is a
+        grader error naming that process, never the submission's failure.
         """
         for attempt in range(1, PORT_ATTEMPTS + 1):
+            if self._shared_pinned() and not self._await_pinned_port(lane):
+                return
             self._launch_once(lane, first=first)
             program, port, start = lane.program, lane.port, lane.start
-            if (self._port is not None or program is None or port is None or start is None
-                    or start.ready or attempt == PORT_ATTEMPTS
-                    or "Address already in use" not in stderr_tail(program, lines=40)
-                    or net.port_is_free(self.launcher.bind_host, port)):
-                return  # ready, or a failure of the program's own (e.g. a hard-coded busy port)
-            self._notes.append(f"port {port} was taken by another process before the server "
-                               f"bound it; started again on a fresh port")
+            if (program is None or port is None or start is None or start.ready
+                    or attempt == PORT_ATTEMPTS
+                    or "Address already in use" not in stderr_tail(program, lines=40)):
+                return
+            if self._port is None and net.port_is_free(self.launcher.bind_host, port):
+                return  # a failure of the program's own (e.g. a hard-coded busy port)
+            if self._port is not None and not self._shared_pinned():
+                return  # a namespace of its own: the program itself binds the port twice
+            if self._port is None:
+                self._notes.append(f"port {port} was taken by another process before the "
+                                   f"server bound it; started again on a fresh port")
             program.stop()
             lane.program = None
             lane.unavailable = None
+
+    def _shared_pinned(self) -> bool:
+        """True when the port is pinned and servers share the grader's own loopback."""
+        return self._port is not None and not self.launcher.isolated_network
+
+    def _await_pinned_port(self, lane: _Lane) -> bool:
+        """Wait (bounded) for sockets lingering on the pinned port; False when it stays held."""
+        assert self._port is not None
+        use, waited = portuse.wait_until_unheld(self._port)
+        if use.holders:
+            why = (f"port {self._port} (pinned) is held by another process: "
+                   f"{', '.join(use.holders)}; stop it or grade with another --port")
+        elif not use.free:
+            why = (f"port {self._port} (pinned) still had {use.lingering} socket(s) of earlier "
+                   f"connections after {waited:.0f} s")
+        else:
+            if waited >= 0.1:
+                self._notes.append(f"waited {waited:.1f} s for sockets of earlier connections "
+                                   f"(TIME_WAIT) to leave pinned port {self._port}")
+            return True
+        lane.start = StartResult(status="launch-error", elapsed=waited, reason=why)
+        lane.unavailable = f"the grader could not start the program: {why}"
+        return False
 
     def _launch_once(self, lane: _Lane, *, first: bool) -> None:
         port = self._port if self._port is not None else net.free_port(self.launcher.bind_host)
@@ -317,7 +352,7 @@ class Runner:
         try:
             program = self.launcher.start(
                 LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
-                           writable=writable))
+                           writable=writable, own_network=self.assignment.role == "server"))
         except LaunchError as exc:
             lane.start = StartResult(status="launch-error", elapsed=0.0, reason=str(exc))
             lane.unavailable = f"the grader could not start the program: {exc}"

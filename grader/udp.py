@@ -25,6 +25,7 @@ import errno
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.events import Done, Event, Overflow, Reset, Timeout
@@ -57,16 +58,18 @@ class UdpPeer:
 
     ``connected`` connects the socket (only the server's datagrams arrive;
     ICMP errors become :class:`Reset`); ``rcvbuf`` (bytes) enlarges the
-    receive buffer for bursts (the kernel may cap it at ``rmem_max``).  Use
+    receive buffer for bursts (the kernel may cap it at ``rmem_max``);
+    ``opener`` makes the socket (in the server's network namespace).  Use
     as a context manager, or call :meth:`close`.
     """
 
     def __init__(
-        self, server: tuple[str, int], *, connected: bool = True, rcvbuf: int | None = None
+        self, server: tuple[str, int], *, connected: bool = True, rcvbuf: int | None = None,
+        opener: Callable[[int, int], socket.socket] = socket.socket,
     ) -> None:
         self.server = server
         self.connected = connected
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = opener(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             if rcvbuf is not None:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)

@@ -59,6 +59,11 @@ def failed(result: GradeResult) -> set[str]:
     return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.FAILED}
 
 
+def skipped(result: GradeResult) -> set[str]:
+    """Names of probes whose verdict is ``skipped``."""
+    return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.SKIPPED}
+
+
 def errors(result: GradeResult) -> set[str]:
     """Names of probes whose verdict is ``error`` (grader faults)."""
     return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.ERROR}

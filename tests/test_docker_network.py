@@ -95,11 +95,11 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
             try:
                 assert wait_ready(victim, proto="tcp", host="0.0.0.0", port=7000,
                                   timeout=10).ready
-                socket.create_connection(victim.address(7000), timeout=2).close()
+                socket.create_connection((victim.ip, 7000), timeout=2).close()
                 anchor = launcher.listen_host  # the grader's own listener address, too
                 hosts = sorted({*_host_addresses(), anchor})
                 targets = [f"{h}:{service.port}" for h in hosts]
-                targets += [f"gateway:{service.port}", f"{victim.address(7000)[0]}:7000",
+                targets += [f"gateway:{service.port}", f"{victim.ip}:7000",
                             f"{plain_ip}:{plain_port}", "1.1.1.1:53", "1.1.1.1:443"]
                 result = grade("tcp-echo-server", CONNECT_OUT, launcher=launcher,
                                select=QUICK, extra=tuple(targets))
@@ -113,8 +113,10 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
         assert len(attempts) == len(targets), lines
         assert all(": blocked (" in line for line in attempts), attempts
         assert service.peers == []
-        # the same program graded locally does reach the host service: the targets were live
-        local = grade("tcp-echo-server", CONNECT_OUT, launcher=LocalLauncher(), select=QUICK,
+        # the same program graded locally on the shared loopback does reach the host service:
+        # the targets were live
+        local = grade("tcp-echo-server", CONNECT_OUT, launcher=LocalLauncher(own_network=False),
+                      select=QUICK,
                       extra=(f"{_host_addresses()[0]}:{service.port}",))
         assert b": connected" in local.output.stdout
         assert len(service.peers) == 1

@@ -49,6 +49,9 @@ class LaunchSpec:
     ``grader_ports`` lists ports of the grader's own listeners (on the
     launcher's ``listen_host``) the program may connect to (client labs): a
     sandboxing launcher lets it reach those and nothing else.
+    ``own_network`` (servers) asks for a network namespace of its own where
+    the launcher can give one; the grader then reaches it through
+    :meth:`Program.socket`.
     """
 
     argv: tuple[str, ...]
@@ -57,6 +60,7 @@ class LaunchSpec:
     limits: Limits = field(default_factory=Limits)
     writable: tuple[Path, ...] = ()
     grader_ports: tuple[int, ...] = ()
+    own_network: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +112,11 @@ class Program(Protocol):
         """Where the grader connects to reach the program's ``port``."""
         ...
 
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A new socket from which :meth:`address` is reached (made in the program's network
+        namespace when it has one of its own); OSError when it cannot be made."""
+        ...
+
     def poll(self) -> int | None:
         """The exit status once the main process ended (negative: killed by signal), else None."""
         ...
@@ -140,8 +149,13 @@ class Launcher(Protocol):
     name: str
     #: The address a server submission is told to bind (the ``{host}`` placeholder).
     bind_host: str
-    #: True when each program has its own network namespace (pinned ports may run in parallel).
+    #: True when each server has its own network namespace (pinned ports may run in parallel).
     isolated_network: bool
+
+    @property
+    def network_mode(self) -> str:
+        """How servers are networked, in words for the report."""
+        ...
 
     @property
     def listen_host(self) -> str:

@@ -24,6 +24,12 @@ stream into two pipes read by :class:`CappedCapture` with the local caps.
 Both are read to the end, however much the program prints, so its writes
 never block (the engine buffers nothing; the captures keep head and tail).
 
+The grader reaches a server from inside the container's network namespace
+(:mod:`grader.launch.netns`): its sockets are made there and connect to the
+container's loopback, so a server bound to ``localhost`` is reached, over the
+same kind of path as a local one.  The sandbox network carries only what
+the program itself sends (client labs, and what the firewall refuses).
+
 Observation uses host PIDs: the container's main process (``State.Pid``)
 and its descendants, read from the host's ``/proc`` by
 :mod:`grader.launch.base`; ``/proc/PID/net`` there shows the container's own
@@ -49,7 +55,7 @@ import psutil
 
 from grader.assignment import DEFAULT_IMAGE
 from grader.errors import GraderError, LaunchError, UsageError
-from grader.launch import leftovers
+from grader.launch import leftovers, netns
 from grader.launch.base import LaunchSpec, Limits, Output
 from grader.launch.capture import CappedCapture
 from grader.launch.sandboxnet import SandboxNetwork, check_firewall
@@ -106,8 +112,10 @@ class DockerLauncher:
     """
 
     name = "docker"
-    bind_host = "0.0.0.0"
+    #: Servers are told to bind the container's loopback, and reached there (see DockerProgram).
+    bind_host = "127.0.0.1"
     isolated_network = True
+    network_mode = "each server in a container with a firewalled network of its own"
     #: The interpreter word of a ``python ...`` command: the image's own.
     python = "python"
 
@@ -459,6 +467,7 @@ class DockerProgram:
         self._pid = 0
         self._proc: psutil.Process | None = None
         self.ip = ""
+        self._namespace: netns.Namespace | None = None
         self.description = "container (starting)"
         self._token = leftovers.REGISTRY.add(self._teardown)
         try:
@@ -551,12 +560,25 @@ class DockerProgram:
                 self._proc = psutil.Process(self._pid)
         self.ip = info["NetworkSettings"]["Networks"][self._network.name]["IPAddress"]
         self.description = f"container {self._container[:12]} ({self.ip})"
+        if self._pid:
+            with contextlib.suppress(OSError):  # it may have exited already: no server to reach
+                self._namespace = netns.Namespace.of(self._pid)
 
     # -- Program protocol ---------------------------------------------------------
 
     def address(self, port: int) -> tuple[str, int]:
-        """The container's own address on its sandbox network."""
-        return (self.ip, port)
+        """The container's loopback: the grader's sockets are made in its network namespace.
+
+        So a server bound to ``localhost`` is reached as it is locally, over the
+        same kind of path (loopback), and gets the same verdicts.
+        """
+        return ("127.0.0.1", port)
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket in the container's network namespace; OSError when it cannot be made."""
+        if self._namespace is None:
+            raise OSError("the container exited before its network could be entered")
+        return self._namespace.socket(family, kind)
 
     def _main_alive(self) -> bool:
         proc = self._proc
@@ -686,6 +708,8 @@ class DockerProgram:
         if self._demux is not None:
             self._demux.join(1.0)  # the engine ends the stream once the container is gone
         self._close_socket()
+        if self._namespace is not None:
+            self._namespace.close()
         if self._network is not None:
             self._network.remove(self._launcher.client)
         for capture in (self._out, self._err):

@@ -17,7 +17,10 @@ assignment's ``processes`` (tasks, threads included, as under Docker): a
 fork bomb stops growing there, and the group's member list completes the
 kill loop.  What the local launcher cannot prevent: a program may write
 anywhere its user may (only the Docker runner's read-only root stops that)
-and may connect anywhere (only the Docker runner's network stops that).
+and may connect anywhere (only the Docker runner's network stops that),
+except a server given a network namespace of its own (as root,
+:mod:`grader.launch.netns`): it binds its own loopback, so fixed-port
+servers run side by side, and it reaches nothing but the grader.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import os
 import resource
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -34,6 +38,7 @@ from collections.abc import Callable
 import psutil
 
 from grader.errors import LaunchError
+from grader.launch import netns
 from grader.launch.base import LaunchSpec, Limits, Output
 from grader.launch.capture import CappedCapture
 from grader.launch.cgroup import PidsCgroup
@@ -42,10 +47,13 @@ TOKEN_VAR = "SOCKGRADE_RUN_TOKEN"
 
 
 def _limit_setter(limits: Limits, local_memory: int,
-                  join: Callable[[], None] | None = None) -> Callable[[], None]:
+                  join: Callable[[], None] | None = None,
+                  enter: Callable[[], None] | None = None) -> Callable[[], None]:
     def apply() -> None:  # runs in the child between fork and exec
         if join is not None:
             join()  # into the program's pids cgroup, before anything else runs
+        if enter is not None:
+            enter()  # into its network namespace; raises: Popen reports it, nothing runs
         caps = (
             (resource.RLIMIT_AS, local_memory),
             (resource.RLIMIT_FSIZE, limits.file_size),
@@ -63,7 +71,7 @@ def _limit_setter(limits: Limits, local_memory: int,
 class LocalProgram:
     """A running local submission; see :class:`grader.launch.base.Program`."""
 
-    def __init__(self, spec: LaunchSpec, *, local_memory: int) -> None:
+    def __init__(self, spec: LaunchSpec, *, local_memory: int, own_network: bool = False) -> None:
         self.token = uuid.uuid4().hex
         env = dict(os.environ)
         env.update(spec.env)
@@ -73,6 +81,15 @@ class LocalProgram:
         self._cgroup = PidsCgroup.create(f"{os.getpid()}-{self.token[:16]}",
                                          max_tasks=spec.limits.processes)
         join = self._cgroup.joiner() if self._cgroup is not None else None
+        self._namespace: netns.Namespace | None = None
+        if own_network:
+            try:
+                self._namespace = netns.Namespace.create()
+            except OSError as exc:
+                if self._cgroup is not None:
+                    self._cgroup.remove()
+                raise LaunchError(f"cannot make a network namespace: {exc}") from None
+        enter = self._namespace.joiner() if self._namespace is not None else None
         try:
             self._proc = subprocess.Popen(
                 list(spec.argv),
@@ -82,15 +99,19 @@ class LocalProgram:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=_limit_setter(spec.limits, local_memory, join),
+                preexec_fn=_limit_setter(spec.limits, local_memory, join, enter),
             )
         except BaseException as exc:
             if self._cgroup is not None:
                 self._cgroup.remove()
+            if self._namespace is not None:
+                self._namespace.close()
             if isinstance(exc, FileNotFoundError):
                 raise LaunchError(f"cannot start {spec.argv[0]!r}: {exc.strerror}") from None
             if isinstance(exc, PermissionError):
                 raise LaunchError(f"cannot execute {spec.argv[0]!r}: {exc.strerror}") from None
+            if isinstance(exc, subprocess.SubprocessError):  # the preexec step failed
+                raise LaunchError(f"cannot prepare the program's sandbox: {exc}") from None
             raise
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._out = CappedCapture(self._proc.stdout, cap=spec.limits.output)
@@ -98,10 +119,18 @@ class LocalProgram:
         self.pid = self._proc.pid
         self.description = f"pid {self.pid}"
         self._stopped = False
+        if self._namespace is not None:
+            self.description += " (own network namespace)"
 
     def address(self, port: int) -> tuple[str, int]:
-        """Local programs are reached on loopback."""
+        """Local programs are reached on loopback (their own, with a namespace of their own)."""
         return ("127.0.0.1", port)
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket from which the program is reached: in its own namespace, if it has one."""
+        if self._namespace is not None:
+            return self._namespace.socket(family, kind)
+        return socket.socket(family, kind)
 
     def poll(self) -> int | None:
         """Exit status of the main process, or None while it runs."""
@@ -201,6 +230,8 @@ class LocalProgram:
         for stream in (self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 stream.close()
+        if self._namespace is not None:
+            self._namespace.close()
 
 
 class LocalLauncher:
@@ -208,21 +239,33 @@ class LocalLauncher:
 
     ``memory`` is the address-space cap in bytes; it is larger than the
     container default because address space counts every thread's reserved
-    stack, not only resident memory.
+    stack, not only resident memory.  ``own_network`` gives each server a
+    network namespace of its own (:mod:`grader.launch.netns`); by default it
+    is on where the machine allows it (root), and then servers with a
+    pinned port run side by side and reach nothing but the grader.
     """
 
     name = "local"
     bind_host = "127.0.0.1"
     listen_host = "127.0.0.1"
     client_host = "127.0.0.1"
-    isolated_network = False
 
-    def __init__(self, *, memory: int = 4 * 1024 * 1024 * 1024) -> None:
+    def __init__(self, *, memory: int = 4 * 1024 * 1024 * 1024,
+                 own_network: bool | None = None) -> None:
         self._memory = memory
+        self.isolated_network = netns.available() if own_network is None else own_network
+
+    @property
+    def network_mode(self) -> str:
+        """How servers are networked, for the report."""
+        if self.isolated_network:
+            return "each server in a network namespace of its own"
+        return "servers share this machine's loopback (network namespaces need root)"
 
     def start(self, spec: LaunchSpec) -> LocalProgram:
         """Start ``spec`` as a new session; raises LaunchError if it cannot be executed."""
-        return LocalProgram(spec, local_memory=self._memory)
+        return LocalProgram(spec, local_memory=self._memory,
+                            own_network=self.isolated_network and spec.own_network)
 
     def close(self) -> None:
         """Nothing to release locally."""

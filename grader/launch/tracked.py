@@ -35,6 +35,11 @@ class TrackedLauncher:
         self.isolated_network = inner.isolated_network
 
     @property
+    def network_mode(self) -> str:
+        """The shared launcher's."""
+        return self._inner.network_mode
+
+    @property
     def listen_host(self) -> str:
         """The shared launcher's (read when needed: Docker makes a network for it)."""
         return self._inner.listen_host

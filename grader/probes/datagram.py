@@ -74,7 +74,7 @@ class DatagramLab:
 
 def peer(ctx: ProbeContext, *, connected: bool = True, rcvbuf: int | None = None) -> UdpPeer:
     """A new UDP peer aimed at the server under test (close it with ``with``)."""
-    return UdpPeer(ctx.address, connected=connected, rcvbuf=rcvbuf)
+    return UdpPeer(ctx.address, connected=connected, rcvbuf=rcvbuf, opener=ctx.opener)
 
 
 def judge_reply(

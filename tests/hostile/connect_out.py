@@ -4,7 +4,8 @@ Targets: every extra argument ``HOST:PORT`` (``gateway:PORT`` names its
 default gateway), and by default its default gateway on port 22 and
 1.1.1.1:53.  It prints ``connect-out HOST:PORT:
 connected`` or ``connect-out HOST:PORT: blocked (ERROR)``, then echoes
-correctly.  Local runner: nothing stops it.  Docker: the container's
+correctly.  Local runner on a shared loopback: nothing stops it; in a
+network namespace of its own (root) there is no route out.  Docker: the container's
 network reaches the grader and nothing else (no route off the machine, no
 host service, no other container), so every attempt is blocked.
 """

@@ -1,10 +1,9 @@
 """Hostile: writes 1 GiB to stdout while it echoes correctly.
 
-Both runners keep only the capped head and tail of the output and stop
-reading after 64 MiB, so the program then blocks on its own writes instead
-of costing the grader CPU, memory or disk (Docker: logging is off, the
-engine buffers nothing).  The echo probes pass; the report notes the
-truncated output.
+Both runners read the output to the end, so the program never blocks on
+its own writes, and keep only the capped head and tail, so it costs the
+grader no memory or disk (Docker: logging is off, the engine buffers
+nothing).  The echo probes pass; the report notes the truncated output.
 """
 import os
 import socket

@@ -1,0 +1,263 @@
+"""Same program, same verdicts: programs written like the handouts (a fixed port on
+``localhost`` without SO_REUSEADDR, a crash on one probe, a log line per chunk, a 1 GB
+printer) get the same verdicts first or fifth, on a shared loopback, in network namespaces
+and in Docker; the grader never hangs on an assignment file and leaves no program behind on
+any signal."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from dockerkit import IMAGE, docker_image, docker_launcher  # noqa: F401
+from helpers import ROOT, TESTS, errors, failed, grade, signature, skipped
+from test_cli import one_line_error, sockgrade
+
+from grader.assignment import ASSIGNMENTS_DIR, load
+from grader.launch import netns
+from grader.launch.local import LocalLauncher
+from grader.verdict import Outcome
+
+HANDOUT = TESTS / "handout"
+CAESAR = HANDOUT / "fixed_port_caesar.py"
+LOOPBACK = HANDOUT / "loopback_echo.py"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "NO_COLOR": "1", **extra}
+    env.pop("SOCKGRADE_SEED", None)
+    return env
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with (out / "gradebook.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: v for k, v in row.items() if k not in ("student", "name", "source", "note")}
+            for row in rows]
+
+
+def _verdicts(out: Path, student: str) -> dict[str, str]:
+    report = json.loads((out / "students" / f"{student}.json").read_text())
+    return {p["id"].split("/", 1)[1]: p["outcome"] for p in report["probes"]}
+
+
+# -- 1. pinned ports and TIME_WAIT ---------------------------------------------------------
+
+
+def test_a_fixed_port_server_graded_five_times_on_a_shared_loopback_gets_the_same_verdicts() -> None:
+    """The server closes every connection first and crashes on the reset probe: each of five
+    gradings in a row restarts it on its pinned port and runs every later probe."""
+    runs = [grade("caesar-server", CAESAR, port=10000, launcher=LocalLauncher(own_network=False))
+            for _ in range(5)]
+    for result in runs:
+        assert failed(result) == {"robustness/client-reset"}, [v.reason for v in result.verdicts]
+        assert skipped(result) == set() and errors(result) == set()
+        assert any("restarted on the same pinned port" in note for note in result.notes)
+    assert len({tuple(signature(r)) for r in runs}) == 1
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("docker_image")
+def test_a_class_of_fixed_port_servers_gets_identical_rows_in_every_network_mode(
+        tmp_path: Path) -> None:
+    """Five copies, batch-graded on a shared loopback (one at a time), in network namespaces
+    (two at a time) and in Docker (two at a time): every row is the same."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for index in range(5):
+        shutil.copy(CAESAR, folder / f"student{index}.py")
+    modes = {
+        "shared": (["--jobs", "2"], {netns.ENV_SWITCH: "0"}),
+        "namespaces": (["--jobs", "2"], {}),
+        "docker": (["--jobs", "2", "--runner", "docker", "--image", IMAGE], {}),
+    }
+    rows = {}
+    for mode, (options, env) in modes.items():
+        out = tmp_path / mode
+        run = subprocess.run([sys.executable, "-m", "grader", "batch", "caesar-server", str(folder),
+                              "--port", "10000", "--out", str(out), *options],
+                             capture_output=True, text=True, timeout=600, cwd=ROOT, env=_env(**env))
+        assert run.returncode == 0, run.stdout + run.stderr
+        rows[mode] = _rows(out)
+        assert len(rows[mode]) == 5 and all(row == rows[mode][0] for row in rows[mode]), rows[mode]
+        verdicts = _verdicts(out, "student3")
+        assert [name for name, outcome in verdicts.items() if outcome != "passed"] == [
+            "robustness/client-reset"], (mode, verdicts)
+    assert rows["shared"] == rows["namespaces"] == rows["docker"]
+
+
+def test_a_port_held_by_another_process_is_a_grader_error_naming_it() -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "grader", "check", "tcp-echo-server",
+                              str(HANDOUT / "fixed_port_echo.py"), "--port", str(port)],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT,
+                             env=_env(**{netns.ENV_SWITCH: "0"}))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"is held by another process: pid {os.getpid()}" in run.stdout, run.stdout
+    assert "SO_REUSEADDR" not in run.stdout and "Traceback" not in run.stderr
+
+
+# -- 2 and 3. local and Docker agree; namespaces -----------------------------------------
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("docker_image")
+def test_a_loopback_only_server_gets_the_same_verdicts_under_every_runner() -> None:
+    shared = grade("tcp-echo-server", LOOPBACK, port=65432, launcher=LocalLauncher(own_network=False))
+    spaced = grade("tcp-echo-server", LOOPBACK, port=65432, launcher=LocalLauncher(own_network=True))
+    with docker_launcher() as launcher:
+        boxed = grade("tcp-echo-server", LOOPBACK, port=65432, launcher=launcher)
+    assert failed(shared) == {"robustness/client-reset", "concurrency/second-client"}
+    assert signature(shared) == signature(spaced) == signature(boxed)
+
+
+def test_namespaces_are_available_to_root_and_reported() -> None:
+    assert netns.available() == (os.geteuid() == 0)
+    result = grade("tcp-echo-server", LOOPBACK, port=65432, select=("echo/one-message",))
+    mode = "own" if netns.available() else "share this machine's loopback"
+    assert any(mode in note for note in result.notes), result.notes
+
+
+# -- 4. output never blocks the program ----------------------------------------------------
+
+
+def test_a_server_that_logs_every_chunk_is_never_blocked_by_its_output() -> None:
+    result = grade("tcp-echo-server", HANDOUT / "chatty_logger.py",
+                   select=("partial/*", "echo/*", "shutdown/*"))
+    assert failed(result) == set() and skipped(result) == set(), result.notes
+    assert result.output.stderr_total > 64 * 1024 * 1024
+    assert len(result.output.stderr) < 1024 * 1024  # the head and tail kept, the rest counted
+
+
+def test_a_1gb_printer_is_graded_with_the_graders_memory_bounded(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    code = ("import resource, sys\nfrom grader.cli import main\n"
+            "status = main(sys.argv[1:])\n"
+            "print('maxrss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(status)\n")
+    run = subprocess.run([sys.executable, "-c", code, "check", "tcp-echo-server",
+                          str(TESTS / "programs" / "prints_1gb.py"), "--select", "echo/*",
+                          "--json", str(report)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env=_env())
+    assert run.returncode == 0, run.stdout + run.stderr
+    output = json.loads(report.read_text())["output"]
+    assert output["stdout_bytes"] >= 2**30  # drained to the end...
+    assert len(output["stdout"]) < 256 * 1024  # ...keeping only the head and tail
+    maxrss_kib = int(run.stderr.split("maxrss-kib")[1].split()[0])
+    assert maxrss_kib < 300 * 1024, maxrss_kib
+
+
+# -- 5. assignment files never hang the grader ---------------------------------------------
+
+
+def _probe_blocks(text: str) -> tuple[str, list[str]]:
+    head, _, rest = text.partition("[probes.")
+    return head, ["[probes." + block for block in rest.split("[probes.")]
+
+
+def test_probes_listed_before_their_dependencies_run_after_them(tmp_path: Path) -> None:
+    head, blocks = _probe_blocks((ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text())
+    reversed_file = tmp_path / "reversed.toml"
+    reversed_file.write_text(head + "".join(reversed(blocks)))
+    assignment = load(str(reversed_file))
+    order = [c.name for c in assignment.probes]
+    for config in assignment.probes:
+        assert all(order.index(dep) < order.index(config.name) for dep in config.spec.depends)
+    result = grade(str(reversed_file))
+    assert all(v.outcome is Outcome.PASSED for v in result.verdicts)
+    assert sorted(signature(result)) == sorted(signature(grade("tcp-echo-server")))
+
+
+def test_a_file_without_probes_or_with_a_bad_id_is_one_line(tmp_path: Path) -> None:
+    head, _ = _probe_blocks((ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text())
+    bare = tmp_path / "bare.toml"
+    bare.write_text(head)
+    one_line_error(sockgrade("check", str(bare), "--reference"), "probes", "missing")
+    slashed = tmp_path / "slashed.toml"
+    slashed.write_text((ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text()
+                       .replace('id = "tcp-echo-server"', 'id = "course/echo"'))
+    one_line_error(sockgrade("check", str(slashed), "--reference"), "'id'", "course/echo")
+
+
+def test_an_unwritable_report_path_is_one_line_before_grading(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    one_line_error(sockgrade("check", "tcp-echo-server", "--reference",
+                             "--junit", str(blocker / "report.xml")), "cannot write report")
+
+
+# -- 6. every signal ends what we started --------------------------------------------------
+
+
+def _running(marker: str) -> list[int]:
+    """Live processes (not sockgrade itself) whose command line contains ``marker``."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        words = " ".join(proc.info["cmdline"] or ())
+        if marker in words and "-m grader" not in words and proc.pid != os.getpid():
+            try:
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(proc.pid)
+            except psutil.Error:
+                continue
+    return found
+
+
+def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)  # polls the real condition (the process table); bounded
+    return bool(predicate())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_check_stops_every_program_it_started(tmp_path: Path, sig: int) -> None:
+    program = tmp_path / f"server_{sig}_{os.getpid()}.py"
+    shutil.copy(ROOT / "reference" / "tcp_echo_server.py", program)
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "tcp-echo-server", str(program)],
+                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _running(program.name), 30), "the server never started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, err
+    assert b"Traceback" not in err
+    assert _wait_for(lambda: not _running(program.name), 10), _running(program.name)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_reference_stops_the_reference(sig: int) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+    marker = f"tcp_echo_server.py 127.0.0.1 {port}"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "reference", "tcp-echo-server",
+                             "--port", str(port)], cwd=ROOT, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _running(marker), 30), "the reference never started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, err
+    assert _wait_for(lambda: not _running(marker), 10), _running(marker)

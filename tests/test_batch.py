@@ -243,7 +243,9 @@ def test_full_batch_runs_every_probe(tmp_path: Path) -> None:
 
 
 def test_pinned_port_grades_one_submission_at_a_time(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a shared loopback (no network namespaces: not root, or switched off)."""
+    monkeypatch.setenv("SOCKGRADE_NETNS", "0")
     folder = tmp_path / "subs"
     folder.mkdir()
     for name in ("a", "b", "c"):
@@ -254,6 +256,22 @@ def test_pinned_port_grades_one_submission_at_a_time(
     text = capsys.readouterr().out
     assert "is pinned, so the local runner grades one submission at a time" in text
     assert manifest(out)["jobs"] == 1
+    assert [r["status"] for r in read_gradebook(out / "gradebook.csv")] == ["passed"] * 3
+
+
+def test_pinned_port_grades_in_parallel_in_network_namespaces(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As root (CI) each server has a network namespace of its own: no one-at-a-time."""
+    assert os.geteuid() == 0, "CI runs as root: network namespaces must be tested"
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(REFERENCE, folder / f"{name}.py")
+    out = tmp_path / "out"
+    assert batch("tcp-echo-server", folder, "--out", out, "--jobs", "3",
+                 "--port", str(free_port()), *QUICK_ARGS) == 0
+    assert "one submission at a time" not in capsys.readouterr().out
+    assert manifest(out)["jobs"] == 3
     assert [r["status"] for r in read_gradebook(out / "gradebook.csv")] == ["passed"] * 3
 
 

@@ -2,8 +2,8 @@
 
 Theory of operation: a network namespace (``man 7 network_namespaces``) is a
 private copy of the network stack: its own loopback, ports and TIME_WAIT
-table.  A local server started in a new one (``unshare(CLONE_NEWNET)``
-between fork and exec, then its loopback brought up) can bind a fixed port
+table.  A local server started in a new one (made with
+``unshare(CLONE_NEWNET)``, its loopback brought up) can bind a fixed port
 while another copy of the same program binds it in another namespace, finds
 nothing left by an earlier program on that port, and reaches nothing but
 its own loopback.  The grader makes the namespace (in a throw-away thread:
@@ -141,15 +141,19 @@ class Namespace:
                 os.close(fd)
 
 
-@functools.cache
 def available() -> bool:
     """True when local programs can get a namespace of their own that the grader can enter.
 
     Needs root (CAP_SYS_ADMIN for ``setns``); ``SOCKGRADE_NETNS=0`` turns it off.
-    Tried once per process: a namespace is made, and the grader connects to
-    a listening socket inside it.
     """
-    if os.environ.get(ENV_SWITCH, "1") == "0" or os.geteuid() != 0:
+    return os.environ.get(ENV_SWITCH, "1") != "0" and _works()
+
+
+@functools.cache
+def _works() -> bool:
+    """Tried once per process: a namespace is made, and the grader connects to a listening
+    socket inside it."""
+    if os.geteuid() != 0:
         return False
     try:
         space = Namespace.create()

@@ -12,6 +12,7 @@ import pytest
 from helpers import BUGS, ROOT, assert_all_passed_alike, grade, not_passed, verdict
 
 from grader.assignment import load
+from grader.launch.local import LocalLauncher
 from grader.net import free_port
 from grader.verdict import Outcome
 
@@ -91,9 +92,11 @@ def test_mutating_the_table_is_what_breaks_the_room() -> None:
     """The mutates_table bug fails leave-during-broadcast because its broadcasting thread died
     of the dict changing size under it, not by accident (blocking_send, the same but for a
     copied table, passes that probe)."""
-    # a pinned port puts every probe on one server instance, whose stderr the result keeps
+    # a pinned port on a shared loopback puts every probe on one server instance, whose
+    # stderr the result keeps
     result = grade(ID, BUGS / ID / "mutates_table.py", port=free_port(),
-                   select=("robustness/leave-during-broadcast",))
+                   select=("robustness/leave-during-broadcast",),
+                   launcher=LocalLauncher(own_network=False))
     assert b"dictionary changed size during iteration" in result.output.stderr
     assert verdict(result, "robustness/leave-during-broadcast").outcome is Outcome.FAILED
 

@@ -13,11 +13,14 @@ that overruns its time limit can be unblocked from outside.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,16 @@ class ClientRun:
     def stderr(self) -> bytes:
         """Captured standard error (capped)."""
         return self.output.stderr
+
+
+def _is_stopped(pid: int) -> bool:
+    """True when ``pid`` is stopped or gone (``/proc/PID/stat`` state T, t, Z or missing)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in (b"T", b"t", b"Z", b"X")
 
 
 class ProbeContext:
@@ -166,6 +179,38 @@ class ProbeContext:
         with self._lock:
             self._conns.append(conn)
         return conn
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server's processes stopped (SIGSTOP) for the block and continued (SIGCONT) after.
+
+        Lets a probe place a network event between two of the server's system
+        calls whatever the machine's speed: data and a reset sent while the
+        server is stopped are both waiting for it when it runs again (the
+        kernel acknowledges and queues them meanwhile).  Raises ProbeError
+        when the processes cannot be stopped within 2 s.
+        """
+        if self.program is None:
+            raise ProbeError("this probe needs a running server, but none was started")
+        stopped: list[int] = []
+        try:
+            for pid in self.program.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+            deadline = time.monotonic() + 2.0
+            while not all(_is_stopped(pid) for pid in stopped):
+                if time.monotonic() > deadline:
+                    raise ProbeError("the server's processes could not be stopped (SIGSTOP)")
+                time.sleep(0.001)  # polls the real condition (/proc state); bounded
+            self.log(f"server stopped (SIGSTOP, {len(stopped)} process(es))")
+            yield
+        finally:
+            for pid in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+            if stopped:
+                self.log("server continued (SIGCONT)")
 
     def stats(self) -> ProcessStats:
         """Process-tree observations of the server; ProbeError when unavailable."""

@@ -81,7 +81,7 @@ def row_from_report(data: Mapping[str, Any]) -> Row:
     batch = data["batch"]
     counts = data["counts"]
     failed = tuple(f"{p['category']}/{p['name']}" for p in data["probes"]
-                   if p["outcome"] == "failed")
+                   if p["outcome"] == "failed" and p.get("tier") != "informational")
     return Row(student=str(batch["student"]), name=str(batch["name"]),
                export=str(batch["export"]), source=str(batch["source"]),
                score=float(data["score"]), max_score=float(data["max_score"]),

@@ -111,8 +111,14 @@ class GradeResult:
         return sum(v.weight for v in self.verdicts if self.counted(v))
 
     def count(self, outcome: Outcome) -> int:
-        """How many verdicts have ``outcome``."""
-        return sum(1 for v in self.verdicts if v.outcome is outcome)
+        """How many verdicts have ``outcome``; failed informational probes (advice) are not
+        counted as failed (see :attr:`advice_count`)."""
+        return sum(1 for v in self.verdicts if v.outcome is outcome and not v.advice)
+
+    @property
+    def advice_count(self) -> int:
+        """How many informational probes failed (advice, never counted as failures)."""
+        return sum(1 for v in self.verdicts if v.advice)
 
     @property
     def status(self) -> str:

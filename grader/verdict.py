@@ -92,6 +92,16 @@ class Verdict:
     #: True when a grader fault (an error, or a skip caused by one) excuses the probe.
     excused: bool = False
 
+    @property
+    def advice(self) -> bool:
+        """True for a failed informational probe: reported as advice, never as a failure.
+
+        It counts nowhere a failure counts (score, status, failed counts, the
+        probes failed most often) and JUnit shows it as skipped, as pytest
+        shows an expected failure.
+        """
+        return self.tier is Tier.INFORMATIONAL and self.outcome is Outcome.FAILED
+
 
 class ProbeFailed(Exception):
     """Raised by a probe when the submission breaks the requirement."""

@@ -111,3 +111,25 @@ def test_console_report_of_hostile_output_has_no_escapes(results: dict[str, Grad
     console_report.render(results["noisy"], Console(file=buffer, width=120, no_color=True),
                           verbose=True)
     assert "\x1b" not in buffer.getvalue()
+
+
+def test_a_failed_informational_probe_is_advice_not_a_failure() -> None:
+    """The iterative echo server fails only the informational second-client probe: the run is
+    PASSED with no failure anywhere (console, JUnit, JSON counts), and the advice is shown."""
+    result = grade("tcp-echo-server", BUGS / "tcp-echo-server" / "iterative.py")
+    advice = [v for v in result.verdicts if v.advice]
+    assert [f"{v.category}/{v.name}" for v in advice] == ["concurrency/second-client"]
+    assert result.status == "passed" and result.count(Outcome.FAILED) == 0
+    assert result.advice_count == 1
+    root = ET.fromstring(junit.render([result]))
+    assert root.findall(".//failure") == []
+    skipped = root.find(".//testcase[@name='second-client']/skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("informational")
+    SCHEMA.validate(junit.render([result]))
+    data = json.loads(jsonreport.render(result))
+    assert data["counts"]["failed"] == 0 and data["counts"]["advice"] == 1
+    out = io.StringIO()
+    console_report.render(result, Console(file=out, width=200, no_color=True))
+    text = out.getvalue()
+    assert "INFO  tcp-echo-server/concurrency/second-client" in text
+    assert "1 advice" in text and "failed" not in text.splitlines()[-1]

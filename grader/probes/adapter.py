@@ -34,7 +34,7 @@ from grader.codecs import framing
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Overflow, Reset, Timeout
 from grader.net import Conn, ExchangeResult, ReadResult
-from grader.probes.common import check_echo, echo_hint, judge_echo
+from grader.probes.common import check_echo, echo_hint, judge_echo, printable
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt, mismatch
 
 #: Payload bytes per frame when a length-prefix stream carries bulk data.
@@ -82,8 +82,9 @@ class Adapter:
         return hint
 
     def payload(self, rng: random.Random, size: int) -> bytes:
-        """``size`` random bytes that one message of this framing may carry unchanged."""
-        return rng.randbytes(size)
+        """``size`` random printable bytes that one message of this framing may carry unchanged
+        (framing probes are not about byte values: see :func:`printable`)."""
+        return printable(rng, size)
 
     def check(self, ctx: ProbeContext, conn: Conn, content: bytes, *, what: str = "echo") -> None:
         """Send ``frame(content)`` and require exactly it back before the reply deadline.
@@ -185,7 +186,7 @@ class DelimiterAdapter(_Streaming):
         return self.codec.encode(self.clean(content))
 
     def payload(self, rng: random.Random, size: int) -> bytes:
-        return self.clean(rng.randbytes(size))
+        return self.clean(printable(rng, size))
 
     def stream(self, data: bytes) -> bytes:
         # the data's own bytes equal to the delimiter's last byte end the lines

@@ -271,5 +271,16 @@ def _opening(ctx: ProbeContext, conn: Conn) -> None:
                   deadline=ctx.reply_deadline())
 
 
+def _request(ctx: ProbeContext, index: int) -> bytes:
+    return protocol(ctx).request("e", 7, f"client {index} says hello".encode())
+
+
+def _bulk(ctx: ProbeContext) -> bytes:
+    unit = _words(ctx, 1000, 1000) + b" "
+    # 8 MiB: more than the kernel's largest send buffer (tcp_wmem: 4 MiB by default) holds
+    return protocol(ctx).request("e", 5, unit * (8 * 1024 * 1024 // len(unit) + 1))
+
+
 generic.register(generic.ServerLab(suite=SUITE, source=SOURCE, session=_session, opening=_opening,
-                                   depends=(ENCRYPT,)))
+                                   depends=(ENCRYPT,), request=_request, bulk=_bulk),
+                 which=(*generic.ALL, generic.RESET_BEFORE_REPLY, generic.RESET_DURING_REPLY))

@@ -10,6 +10,7 @@ condition of the program (its sockets, its fd count) until a deadline.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,6 +22,22 @@ from grader.probes.registry import REGISTRY
 from grader.verdict import ProbeError, ProbeFailed, excerpt, mismatch
 
 T = TypeVar("T")
+
+#: Printable ASCII (space to '~'): what probes send when byte values are not their subject.
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_TO_PRINTABLE = bytes(_PRINTABLE[b % len(_PRINTABLE)] for b in range(256))
+
+
+def printable(rng: random.Random, size: int) -> bytes:
+    """``size`` seeded random bytes of printable ASCII.
+
+    Probes about sizes, splits, backpressure or concurrency send these, so a
+    program that decodes what it reads as text fails only the probes about
+    byte values (``echo/binary`` and the like), not every probe that moves
+    data: one bug, one failure.
+    """
+    return rng.randbytes(size).translate(_TO_PRINTABLE)
+
 
 #: Poll interval when waiting on a program's state, in seconds.
 POLL = 0.01

@@ -29,14 +29,12 @@ import os
 import selectors
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
-from grader.launch import sockdiag
-from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn, ReadResult
-from grader.probes.common import check_echo, echo_hint, wait_for
+from grader.probes import queues
+from grader.probes.common import check_echo, echo_hint, printable, wait_for
 from grader.probes.crowd import Crowd, EchoClient
 from grader.probes.registry import REGISTRY
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt, mismatch
@@ -208,7 +206,7 @@ def non_reading_client(ctx: ProbeContext) -> None:
     other = ctx.connect()
     crowd = Crowd()
     try:
-        pusher = crowd.push(hog, ctx.rng.randbytes(256 * 1024), cap=cap)
+        pusher = crowd.push(hog, printable(ctx.rng, 256 * 1024), cap=cap)
         crowd.run(lambda: pusher.finished or pusher.stalled(stall),
                   deadline=ctx.reply_deadline(max(10.0, ctx.reply_timeout)))
         state = ("was reset" if pusher.end is not None else "wrote all" if pusher.finished
@@ -250,9 +248,9 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
     fails here, not in a later probe.
     """
     pids = ctx.program.pids() if ctx.program is not None else []
-    end = _server_end(ctx, hog, pids)
+    end = queues.server_end(ctx, hog, pids)
     if drained and end is not None:
-        wait_for(lambda: True if (e := _server_end(ctx, hog, pids)) is None or e.unread == 0
+        wait_for(lambda: True if (e := queues.server_end(ctx, hog, pids)) is None or e.unread == 0
                  else None, deadline=ctx.reply_deadline())
     hog.close()  # its echo is unread, so the kernel sends RST
     if end is not None:
@@ -273,41 +271,6 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
         ) from None
 
 
-def _server_row(ctx: ProbeContext, conn: Conn, pid: int) -> list[str] | None:
-    """The /proc/PID/net/tcp* row of the server's end of ``conn``, split into columns."""
-    assert ctx.port is not None
-    peer = f":{conn.sock.getsockname()[1]:04X}"
-    local = f":{ctx.port:04X}"
-    for table in ("tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            if peer not in line:
-                continue
-            cols = line.split()
-            if len(cols) >= 10 and cols[1].endswith(local) and cols[2].endswith(peer):
-                return cols
-    return None
-
-
-def _server_end(ctx: ProbeContext, conn: Conn, pids: Sequence[int]) -> SocketInfo | None:
-    """The kernel's view of the server's end of ``conn``; None once it is gone.
-
-    Asked over sock_diag (cheap: one socket, our network namespace); a
-    program in a namespace of its own is read from its /proc.
-    """
-    info = None
-    if not ctx.launcher.isolated_network:  # sock_diag sees the grader's own namespace only
-        info = sockdiag.lookup(conn.sock.getpeername(), conn.sock.getsockname())
-    if info is not None or not pids:
-        return info
-    row = _server_row(ctx, conn, pids[0])
-    if row is None:
-        return None
-    unsent, unread = (int(part, 16) for part in row[4].split(":"))
-    return SocketInfo(state=int(row[3], 16), unread=unread, unsent=unsent, inode=int(row[9]))
 
 
 def _holds(pids: Sequence[int], inode: int) -> bool:
@@ -418,7 +381,7 @@ def half_close_queued(ctx: ProbeContext) -> None:
     _raw_echo(ctx)
     size = int(ctx.params.get("bytes", 32 * MIB))
     settle = float(ctx.params.get("settle", 0.5))
-    payload = ctx.rng.randbytes(size)
+    payload = printable(ctx.rng, size)
     with ctx.connect(rcvbuf=64 * 1024) as conn:
         got, end = _write_under_backpressure(conn, payload,
                                              deadline=ctx.reply_deadline(max(20.0, ctx.reply_timeout)),
@@ -435,7 +398,7 @@ def half_close_queued(ctx: ProbeContext) -> None:
         pids = ctx.program.pids() if ctx.program is not None else []
 
         def at_eof() -> bool | None:
-            view = _server_end(ctx, conn, pids)
+            view = queues.server_end(ctx, conn, pids)
             return True if view is None or view.unread == 0 else None
 
         drained = wait_for(at_eof, deadline=ctx.reply_deadline(settle))

@@ -175,7 +175,7 @@ def _expect_clean_error(ctx: ProbeContext, run: ClientRun, situation: str) -> No
                           evidence=Evidence(actual=excerpt(run.stderr)))
 
 
-@probe(SUITE, "errors/refused", depends=(BASIC,), timeout=10.0)
+@probe(SUITE, "errors/refused", timeout=10.0)
 def refused(ctx: ProbeContext) -> None:
     """With nothing listening, the client exits non-zero with one line on stderr: no traceback, no hang.
 
@@ -187,7 +187,7 @@ def refused(ctx: ProbeContext) -> None:
     _expect_clean_error(ctx, run, "connection refused")
 
 
-@probe(SUITE, "errors/closed-early", depends=(BASIC,), timeout=10.0)
+@probe(SUITE, "errors/closed-early", timeout=10.0)
 def closed_early(ctx: ProbeContext) -> None:
     """A server that accepts and closes without replying: the client exits non-zero with one line on stderr.
 

@@ -31,7 +31,7 @@ from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset, Timeout
 from grader.net import Conn, ReadResult
 from grader.probes import generic
-from grader.probes.common import register_startup, wait_for
+from grader.probes.common import printable, register_startup, wait_for
 from grader.probes.registry import REGISTRY
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -333,7 +333,7 @@ def cut_short(ctx: ProbeContext) -> None:
     """
     name = unique(ctx, "partial", ".bin")
     proto = protocol(ctx)
-    content = ctx.rng.randbytes(64 * 1024)
+    content = printable(ctx.rng, 64 * 1024)
     part = proto.header(name, len(content)) + content[: 20 * 1024]
     with ctx.connect() as conn:
         conn.send_all(part, deadline=ctx.reply_deadline())
@@ -372,7 +372,7 @@ def three_uploads(ctx: ProbeContext) -> None:
     does not require concurrency marks this probe informational.
     """
     proto = protocol(ctx)
-    files = [(unique(ctx, str(i), ".bin"), ctx.rng.randbytes(48 * 1024)) for i in range(3)]
+    files = [(unique(ctx, str(i), ".bin"), printable(ctx.rng, 48 * 1024)) for i in range(3)]
     conns = [ctx.connect() for _ in files]
     for index, (conn, (name, content)) in enumerate(zip(conns, files, strict=True)):
         sent = conn.send_all(proto.header(name, len(content)) + content[: len(content) // 2],
@@ -439,5 +439,11 @@ def _opening(ctx: ProbeContext, conn: Conn) -> None:
                   deadline=ctx.reply_deadline())
 
 
+def _request(ctx: ProbeContext, index: int) -> bytes:
+    content = f"upload number {index}\n".encode() * 8
+    return protocol(ctx).header(unique(ctx, f"reset-{index}"), len(content)) + content
+
+
 generic.register(generic.ServerLab(suite=SUITE, source=SOURCE, session=_session, opening=_opening,
-                                   depends=(TEXT,), sequential_count=200))
+                                   depends=(TEXT,), sequential_count=200, request=_request),
+                 which=(*generic.ALL, generic.RESET_BEFORE_REPLY))

@@ -17,6 +17,7 @@ probe's traffic moves that instance's memory.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from grader.codecs import framing as codecs
 from grader.context import ProbeContext
@@ -235,7 +236,9 @@ def huge_length_header(ctx: ProbeContext) -> None:
     The grader sends a length header of 4294967295 and nothing else, then
     samples the server's resident memory (its whole process tree) until the
     server closes that connection: it must close (FIN or RST) within the
-    reply timeout, grow by less than 64 MiB, and serve the next client.
+    reply timeout, grow by less than 64 MiB, and serve the next client.  A
+    close caused by a failed allocation (a MemoryError on stderr, when a
+    memory cap stopped it) fails: the cap, not the server, refused.
     Source: LABS.md lab 9 ("no upper bound").
     """
     adapter = require(ctx, "length-prefix")
@@ -247,6 +250,7 @@ def huge_length_header(ctx: ProbeContext) -> None:
         adapter.check(ctx, warm, b"before the huge header")
     before = _rss(ctx, "after a normal message")
     peak = before
+    stderr_before = _stderr_seen(ctx)
     with ctx.connect() as conn:
         conn.send_all(codec.header(claim), deadline=ctx.reply_deadline())
         ctx.log(f"sent a header claiming {claim} bytes; RSS before {before / MIB:.1f} MiB")
@@ -274,6 +278,15 @@ def huge_length_header(ctx: ProbeContext) -> None:
     ctx.log(f"connection: {end.describe()}; {received} bytes came back")
     evidence = Evidence(sent=excerpt(codec.header(claim)), transport=end.describe(),
                         details=(figures,))
+    attempted = _memory_error_since(ctx, stderr_before)
+    if attempted:
+        # A cap (RLIMIT_AS locally) stopped the allocation, and the failed attempt closed the
+        # connection: that close is not a refusal, and must not pass for one.
+        raise ProbeFailed(
+            f"the server tried to allocate the {claim} bytes the header claims (MemoryError)",
+            hint="never allocate what a header claims: compare the length with the largest "
+                 "message you accept first, and close the connection when it is over",
+            evidence=replace(evidence, details=(*evidence.details, f"stderr:\n{attempted}")))
     if growth > limit:
         raise ProbeFailed(
             f"resident memory grew by {growth / MIB:.0f} MiB after a header claiming {claim} bytes",
@@ -293,6 +306,22 @@ def huge_length_header(ctx: ProbeContext) -> None:
         raise ProbeFailed(f"after the huge header, the next client was not served: {exc.reason}",
                           hint="close only the offending connection and keep serving",
                           evidence=exc.evidence) from None
+
+
+def _stderr_seen(ctx: ProbeContext) -> int:
+    """Bytes the server has written to stderr so far."""
+    return ctx.program.output().stderr_total if ctx.program is not None else 0
+
+
+def _memory_error_since(ctx: ProbeContext, seen: int) -> str:
+    """The end of the server's stderr when it reported a MemoryError after byte ``seen``, else ""."""
+    if ctx.program is None:
+        return ""
+    output = ctx.program.output()
+    if output.stderr_total <= seen:
+        return ""
+    fresh = output.stderr[-(output.stderr_total - seen):].decode("utf-8", "replace")
+    return fresh[-800:] if "MemoryError" in fresh else ""
 
 
 @probe(SUITE, "framing/truncated-frame", depends=(ECHO,))

@@ -22,12 +22,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from grader.context import ProbeContext
-from grader.events import Closed, Overflow, Reset, Timeout
+from grader.events import Closed, Done, Overflow, Reset, Timeout
 from grader.launch.base import tcp_states
 from grader.net import Conn
+from grader.probes import queues
 from grader.probes.common import wait_for
 from grader.probes.registry import REGISTRY
-from grader.verdict import Evidence, ProbeFailed, excerpt
+from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
 #: One complete, valid exchange on ``conn``; the int numbers the session (for payloads).
 Session = Callable[[ProbeContext, Conn, int], None]
@@ -40,8 +41,12 @@ CLOSES_AFTER_REPLY = "shutdown/closes-after-reply"
 NO_FD_LEAK = "resources/no-fd-leak"
 IDLE_CPU = "resources/idle-cpu"
 IDLE_CPU_CLIENT = "resources/idle-cpu-client"
-#: Every shared probe, in registration order.
+RESET_BEFORE_REPLY = "robustness/reset-before-reply"
+RESET_DURING_REPLY = "robustness/reset-during-reply"
+#: Every shared probe, in registration order (the reset probes need their ServerLab hooks).
 ALL = (CLOSES_AFTER_REPLY, CLIENT_RESET, SEQUENTIAL, NO_FD_LEAK, IDLE_CPU, IDLE_CPU_CLIENT)
+#: Bytes of the reply already read when ``reset-during-reply`` resets.
+DURING_REPLY_READ = 64 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +67,12 @@ class ServerLab:
     sequential_count: int = 1000
     #: The server closes each connection after its reply (set by :func:`register`).
     closes_after_reply: bool = False
+    #: The bytes of one complete, valid request (numbered like ``session``), for
+    #: ``robustness/reset-before-reply``.
+    request: Callable[[ProbeContext, int], bytes] | None = None
+    #: A complete, valid request whose reply is large (a MiB or more), for
+    #: ``robustness/reset-during-reply``.
+    bulk: Callable[[ProbeContext], bytes] | None = None
 
 
 class _Farewell:
@@ -158,6 +169,8 @@ def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
         NO_FD_LEAK: _no_fd_leak,
         IDLE_CPU: _idle_cpu,
         IDLE_CPU_CLIENT: _idle_cpu_client,
+        RESET_BEFORE_REPLY: _reset_before_reply,
+        RESET_DURING_REPLY: _reset_during_reply,
     }
     which = tuple(which)
     if CLOSES_AFTER_REPLY in which:
@@ -165,6 +178,10 @@ def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
     for name in which:
         if name not in makers:
             raise ValueError(f"no shared probe {name!r} (known: {', '.join(makers)})")
+        if name == RESET_BEFORE_REPLY and lab.request is None:
+            raise ValueError(f"{name} needs the ServerLab's request hook")
+        if name == RESET_DURING_REPLY and lab.bulk is None:
+            raise ValueError(f"{name} needs the ServerLab's bulk hook")
         func, doc, timeout, lane = makers[name](lab)
         func.__doc__ = doc
         REGISTRY.probe(lab.suite, name, depends=lab.depends, timeout=timeout, lane=lane)(func)
@@ -207,6 +224,91 @@ def _client_reset(lab: ServerLab) -> _Made:
         "A client that resets its connection mid-request (SO_LINGER 0, RST) leaves the server "
         f"serving the next client. Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
     ), 10.0, "main"
+
+
+def _next_client_served(ctx: ProbeContext, lab: ServerLab, moment: str, hint: str) -> None:
+    """After a reset, a new client must get a complete, correct session."""
+    try:
+        with ctx.connect() as second:
+            lab.session(ctx, second, 0)
+    except ProbeFailed as exc:
+        raise ProbeFailed(f"after a client reset {moment}, the next client was not served: "
+                          f"{exc.reason}", hint=hint, evidence=exc.evidence) from None
+
+
+_SEND_RESET_HINT = ("a send to a client that has reset raises ConnectionResetError or "
+                    "BrokenPipeError: catch OSError around sendall() too, close that socket "
+                    "and keep serving")
+
+
+def _reset_before_reply(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        assert lab.request is not None
+        request = lab.request(ctx, 0)
+        conn = ctx.connect()
+        with ctx.frozen():
+            sent = conn.send_all(request, deadline=ctx.reply_deadline())
+            if not isinstance(sent, Done):
+                raise ProbeFailed(f"the request could not be sent: {sent.describe()}",
+                                  evidence=Evidence(transport=sent.describe()))
+            acked = wait_for(lambda: True if not queues.unacked(conn) else None,
+                             deadline=ctx.reply_deadline())
+            if acked is None:
+                raise ProbeError("the server's kernel did not acknowledge the request")
+            conn.abort()
+            ctx.log(f"sent a complete request ({len(request)} bytes), then RST, while the server "
+                    "was stopped: it reads the request, and its reply meets the reset")
+        _next_client_served(ctx, lab, "right after its request", _SEND_RESET_HINT)
+
+    return probe, (
+        "A client that sends a complete request and resets before the reply leaves the server "
+        "serving the next client: the server reads the request, and the send of its reply "
+        "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
+        "the reset arrive, so the moment is the same on any machine. "
+        f"Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+    ), 10.0, "main"
+
+
+def _reset_during_reply(lab: ServerLab) -> _Made:
+    def probe(ctx: ProbeContext) -> None:
+        assert lab.bulk is not None
+        request = lab.bulk(ctx)
+        conn = ctx.connect(rcvbuf=64 * 1024)
+        result = conn.exchange(request, expect=DURING_REPLY_READ, write_first=True,
+                               deadline=ctx.reply_deadline(max(ctx.reply_timeout, 10.0)),
+                               idle=ctx.reply_timeout)
+        if not result.read.complete:
+            raise ProbeFailed(
+                f"the first {DURING_REPLY_READ} bytes of the reply to a {len(request)}-byte request "
+                f"did not come back: {result.read.end.describe()}",
+                hint="answer a large request like a small one",
+                evidence=Evidence(sent=excerpt(request), actual=excerpt(result.read.data),
+                                  transport=result.read.end.describe()))
+        pids = ctx.program.pids() if ctx.program is not None else []
+
+        def blocked_in_send() -> bool | None:
+            # The reply is backed up in the server's socket, and a server thread is inside a
+            # send call: the reset reaches a sendall() in progress.
+            end = queues.server_end(ctx, conn, pids)
+            if end is None or not end.unsent:
+                return None
+            return True if queues.sending(pids) in (True, None) else None
+
+        blocked = wait_for(blocked_in_send, deadline=ctx.reply_deadline())
+        ctx.log(f"read {DURING_REPLY_READ} bytes of the reply; the server "
+                f"{'is blocked sending' if blocked else 'was not seen blocked sending'}; RST")
+        conn.abort()
+        _next_client_served(ctx, lab, "while the server was sending its reply", _SEND_RESET_HINT)
+
+    return probe, (
+        "A client that resets while the server is still sending a large reply leaves the server "
+        "serving the next client: the sendall() in progress fails (ConnectionResetError). The "
+        f"grader reads the first {DURING_REPLY_READ // 1024} KiB with a small receive window, "
+        "then reads no more and resets once the reply is backed up in the server's socket and "
+        "a server thread is inside a send call (/proc/PID/task/*/syscall). The reply must be "
+        "larger than the kernel's largest send buffer (tcp_wmem, 4 MiB by default). "
+        f"Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+    ), 20.0, "main"
 
 
 def _sequential(lab: ServerLab) -> _Made:

@@ -23,11 +23,17 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import os
+import platform
 import socket
 import struct
 import termios
+from collections.abc import Sequence
 from pathlib import Path
 
+from grader.context import ProbeContext
+from grader.launch import sockdiag
+from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn
 
 _NETLINK_SOCK_DIAG = 4
@@ -102,3 +108,69 @@ def server_unread(conn: Conn, *, pid: int | None, isolated: bool) -> int | None:
     if isolated or conn.sock.family != socket.AF_INET:
         return None if pid is None else _proc_unread(pid, theirs[1], ours[1])
     return _diag_unread((theirs[0], theirs[1]), (ours[0], ours[1]))
+
+
+def _server_row(ctx: ProbeContext, conn: Conn, pid: int) -> list[str] | None:
+    """The /proc/PID/net/tcp* row of the server's end of ``conn``, split into columns."""
+    assert ctx.port is not None
+    peer = f":{conn.sock.getsockname()[1]:04X}"
+    local = f":{ctx.port:04X}"
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            if peer not in line:
+                continue
+            cols = line.split()
+            if len(cols) >= 10 and cols[1].endswith(local) and cols[2].endswith(peer):
+                return cols
+    return None
+
+
+def server_end(ctx: ProbeContext, conn: Conn, pids: Sequence[int]) -> SocketInfo | None:
+    """The kernel's view of the server's end of ``conn``; None once it is gone.
+
+    Asked over sock_diag (cheap: one socket, our network namespace); a
+    program in a namespace of its own is read from its /proc.
+    """
+    info = None
+    if not ctx.launcher.isolated_network:  # sock_diag sees the grader's own namespace only
+        info = sockdiag.lookup(conn.sock.getpeername(), conn.sock.getsockname())
+    if info is not None or not pids:
+        return info
+    row = _server_row(ctx, conn, pids[0])
+    if row is None:
+        return None
+    unsent, unread = (int(part, 16) for part in row[4].split(":"))
+    return SocketInfo(state=int(row[3], 16), unread=unread, unsent=unsent, inode=int(row[9]))
+
+
+#: Numbers of the send-family system calls (write, writev, sendto, sendmsg) per machine,
+#: from the kernel's syscall tables (arch/x86/entry/syscalls, include/uapi/asm-generic).
+_SEND_CALLS = {"x86_64": {1, 20, 44, 46}, "aarch64": {64, 66, 206, 211}}
+
+
+def sending(pids: Sequence[int]) -> bool | None:
+    """True when a thread of ``pids`` is inside a send-family system call now.
+
+    Read from ``/proc/PID/task/TID/syscall`` (the number of the call a blocked
+    thread is in).  None on a machine whose call numbers are not known here.
+    """
+    calls = _SEND_CALLS.get(platform.machine())
+    if calls is None:
+        return None
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                number = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()[0]
+            except (OSError, IndexError):
+                continue
+            if number.isdigit() and int(number) in calls:
+                return True
+    return False

@@ -24,7 +24,7 @@ from grader.events import Closed, Done
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
-from grader.probes.common import echo_hint, register_startup, wait_for
+from grader.probes.common import echo_hint, printable, register_startup, wait_for
 from grader.probes.generic import close_wait, measure_idle_cpu
 from grader.probes.registry import REGISTRY
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, mismatch
@@ -120,7 +120,7 @@ def one_byte_writes(ctx: ProbeContext) -> None:
 
 def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_loss: str) -> None:
     adapter = adapter_for(ctx)
-    payload = adapter.stream(ctx.rng.randbytes(size))
+    payload = adapter.stream(printable(ctx.rng, size))
     size = len(payload)
     with ctx.connect(rcvbuf=64 * 1024) as conn:
         result = adapter.bulk(conn, payload, deadline=ctx.reply_deadline(
@@ -218,10 +218,22 @@ def _opening(ctx: ProbeContext, conn: Conn) -> None:
     adapter_for(ctx).begin(ctx, conn, b"about to reset\n")
 
 
+def _request(ctx: ProbeContext, index: int) -> bytes:
+    """The wire bytes of the session's message (the shared probes' complete request)."""
+    return adapter_for(ctx).frame(f"client {index}\n".encode())
+
+
+def _bulk(ctx: ProbeContext) -> bytes:
+    """16 MiB of printable data in the assignment's framing: its echo is the large reply,
+    more than the kernel's largest send buffer (tcp_wmem: 4 MiB by default) holds."""
+    return adapter_for(ctx).stream(printable(ctx.rng, 16 * 1024 * 1024))
+
+
 #: This suite as the shared probes of :mod:`grader.probes.generic` see it.
 LAB = generic.ServerLab(suite=SUITE, source="LABS.md lab 1", session=_session, opening=_opening,
-                        depends=(ECHO,))
-generic.register(LAB, which=(generic.CLIENT_RESET, generic.SEQUENTIAL))
+                        depends=(ECHO,), request=_request, bulk=_bulk)
+generic.register(LAB, which=(generic.CLIENT_RESET, generic.RESET_BEFORE_REPLY,
+                             generic.RESET_DURING_REPLY, generic.SEQUENTIAL))
 
 
 @probe(SUITE, "concurrency/second-client", tier=Tier.INFORMATIONAL, depends=(ECHO,))

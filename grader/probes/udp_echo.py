@@ -21,6 +21,7 @@ import time
 from grader.context import ProbeContext
 from grader.events import Reset
 from grader.probes import datagram
+from grader.probes.common import printable
 from grader.probes.datagram import DatagramLab, check_reply, judge_reply, peer
 from grader.probes.registry import REGISTRY
 from grader.udp import MAX_DATAGRAM
@@ -141,7 +142,7 @@ def max_datagram(ctx: ProbeContext) -> None:
     only its first 1,024 bytes.
     """
     size = int(ctx.params.get("bytes", MAX_DATAGRAM))
-    payload = ctx.rng.randbytes(size)
+    payload = printable(ctx.rng, size)
     with peer(ctx) as client:
         check_reply(ctx, LAB, client, payload, what=f"echo of the {size}-byte datagram")
 
@@ -179,7 +180,7 @@ def burst(ctx: ProbeContext) -> None:
     budget = float(ctx.params.get("seconds", 10.0))
     share = float(ctx.params.get("min_share", 0.99))
     patience = float(ctx.params.get("patience", 0.5))  # seconds before unanswered ones are lost
-    payloads = [f"burst {i:04d} ".encode() + ctx.rng.randbytes(ctx.rng.randint(8, 56))
+    payloads = [f"burst {i:04d} ".encode() + printable(ctx.rng, ctx.rng.randint(8, 56))
                 for i in range(count)]
     index = {payload: i for i, payload in enumerate(payloads)}
     received: set[int] = set()

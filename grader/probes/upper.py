@@ -212,8 +212,8 @@ def silent_clients(ctx: ProbeContext) -> None:
 
 generic.register(generic.ServerLab(
     suite=LINE_SUITE, source=SOURCE, session=_session, opening=_opening, depends=(BASE,),
-    sequential_count=300,
-))
+    sequential_count=300, request=_request,
+), which=(*generic.ALL, generic.RESET_BEFORE_REPLY))
 
 
 # -- UDP: suite upper-datagram ---------------------------------------------------------

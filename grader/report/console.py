@@ -24,8 +24,16 @@ _STYLE = {
 }
 
 
+#: A failed informational probe: advice, shown apart from failures.
+_ADVICE = ("INFO", "yellow")
+
+
+def _label(verdict: Verdict) -> tuple[str, str]:
+    return _ADVICE if verdict.advice else _STYLE[verdict.outcome]
+
+
 def _line(verdict: Verdict) -> Text:
-    label, style = _STYLE[verdict.outcome]
+    label, style = _label(verdict)
     text = Text()
     text.append(f"{label:<5}", style=style)
     text.append(f" {verdict.probe_id}")
@@ -54,7 +62,7 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
     problems = [v for v in result.verdicts if v.outcome in (Outcome.FAILED, Outcome.ERROR)]
     for verdict in problems:
         console.print()
-        label, style = _STYLE[verdict.outcome]
+        label, style = _label(verdict)
         console.print(Text(f"{label} {verdict.probe_id}", style=style))
         console.print(Text(f"  requirement: {verdict.requirement}"))
         console.print(Text(f"  reason: {clean(verdict.reason, limit=500)}"))
@@ -66,12 +74,16 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
         if verdict.outcome is Outcome.ERROR:
             console.print(Text("  (a grader error: it does not count against the submission)",
                                style="dim"))
+        elif verdict.advice:
+            console.print(Text("  (informational: advice, not scored and not a failure)",
+                               style="dim"))
     if result.notes:
         console.print()
         for note in result.notes:
             console.print(Text(f"note: {clean(note, limit=500)}", style="yellow"))
     console.print()
-    counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+    counts = ", ".join([*(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o)),
+                        *([f"{result.advice_count} advice"] if result.advice_count else [])])
     status_style = {"passed": "bold green", "failed": "bold red"}.get(result.status, "bold magenta")
     summary = Text()
     summary.append(f"score {result.score:g}/{result.max_score:g}", style=status_style)

@@ -7,7 +7,8 @@ version).  Shape::
      "submission": str, "runner": "local"|"docker", "seed": int,
      "started": ISO-8601 str, "duration": seconds, "status": "passed"|"failed"|"error",
      "score": float, "max_score": float, "command": [str], "notes": [str],
-     "counts": {"passed": int, "failed": int, "error": int, "skipped": int},
+     "counts": {"passed": int, "failed": int, "error": int, "skipped": int,
+                "advice": int},   # advice: failed informational probes, not in "failed"
      "probes": [{"id", "category", "name", "outcome", "tier", "weight",
                  "time", "requirement", "reason", "hint", "excused",
                  "evidence": {"sent", "expected", "actual", "first_difference",
@@ -44,7 +45,7 @@ def to_dict(result: GradeResult) -> dict[str, Any]:
         "max_score": result.max_score,
         "command": list(result.command),
         "notes": list(result.notes),
-        "counts": {o.value: result.count(o) for o in Outcome},
+        "counts": {**{o.value: result.count(o) for o in Outcome}, "advice": result.advice_count},
         "probes": [
             {
                 "id": v.probe_id,

@@ -46,7 +46,10 @@ def suite(result: GradeResult) -> TestSuite:
             stdout=clean("\n".join(verdict.transcript), limit=OUTPUT_LIMIT) or None,
         )
         reason = clean(verdict.reason or verdict.outcome.value, limit=500).replace("\n", " ")
-        if verdict.outcome is Outcome.FAILED:
+        if verdict.advice:  # informational: never red while the job is green
+            case.add_skipped_info(message=f"informational probe failed (advice, not scored): "
+                                          f"{reason}", output=_body(verdict))
+        elif verdict.outcome is Outcome.FAILED:
             case.add_failure_info(message=reason, output=_body(verdict), failure_type="failure")
         elif verdict.outcome is Outcome.ERROR:
             case.add_error_info(message=reason, output=_body(verdict), error_type="grader-error")

@@ -79,6 +79,11 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
     if args.command:
         if args.target:
             raise UsageError("give either a submission path or a command after --, not both")
+        pinned = args.port is not None or assignment.port is not None
+        if assignment.role == "server" and not pinned and not any("{port}" in w for w in args.command):
+            raise UsageError("the command after -- has no {port}, so the server cannot be told "
+                             "where to listen: write it as -- ./server {host} {port}, or pin "
+                             "the port it uses with --port N (before the --)")
         return from_command(args.command, cwd=Path.cwd())
     if not args.target:
         raise UsageError("no submission: give a file, a folder, a command after --, "
@@ -343,6 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: sockgrade's own options: one written after ``--`` goes to the program, which is noted.
+_OPTIONS = frozenset({"--port", "--seed", "--python", "--select", "--exclude", "--extra",
+                      "--runner", "--image", "--cpus", "--memory", "--pids", "--junit", "--json",
+                      "--verbose", "-v", "--reference"})
+
 COMMANDS = {"check": cmd_check, "list": cmd_list, "reference": cmd_reference,
             "cleanup": cmd_cleanup}
 
@@ -359,6 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command = command
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for word in command:
+        if word.split("=", 1)[0] in _OPTIONS:
+            err.print(f"sockgrade: note: {word.split('=', 1)[0]} comes after --, so it is passed "
+                      f"to the program, not to sockgrade (put sockgrade's options before --)",
+                      markup=False)
     from grader.batch import COMMANDS as BATCH_COMMANDS
 
     handler = {**BATCH_COMMANDS, **COMMANDS}[args.command_name]

@@ -160,7 +160,7 @@ class Conn:
                 except BlockingIOError:
                     pass
                 except OSError as exc:
-                    return _reset_or_raise(exc)
+                    return reset_or_raise(exc)
                 if not self._wait(selectors.EVENT_WRITE, deadline):
                     return Timeout(after=time.monotonic() - started)
             if gap and index + 1 < len(pieces):
@@ -172,7 +172,7 @@ class Conn:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
-            return _reset_or_raise(exc)
+            return reset_or_raise(exc)
         return Done()
 
     # -- reading ---------------------------------------------------------
@@ -225,7 +225,7 @@ class Conn:
                     return self._drain(Timeout(after=time.monotonic() - started), started)
                 continue
             except OSError as exc:
-                return self._drain(_reset_or_raise(exc), started)
+                return self._drain(reset_or_raise(exc), started)
             if chunk:
                 self._rx += chunk
             else:
@@ -299,7 +299,7 @@ class Conn:
                 except BlockingIOError:
                     pass
                 except OSError as exc:
-                    send_end = _reset_or_raise(exc)
+                    send_end = reset_or_raise(exc)
                     offset = len(payload)  # stop writing, keep reading what is there
             if ready & selectors.EVENT_READ and not (write_first and wrote):
                 try:
@@ -308,7 +308,7 @@ class Conn:
                     continue
                 except OSError as exc:
                     return ExchangeResult(
-                        sent=offset, send_end=send_end, read=self._drain(_reset_or_raise(exc), started)
+                        sent=offset, send_end=send_end, read=self._drain(reset_or_raise(exc), started)
                     )
                 progress = time.monotonic()
                 if data:
@@ -405,7 +405,9 @@ def _split(total: int, chunks: Iterable[int] | None) -> Iterator[tuple[int, int]
         yield (start, total)
 
 
-def _reset_or_raise(exc: OSError) -> Event:
+def reset_or_raise(exc: OSError) -> Event:
+    """The :class:`Reset` a peer's reset or refusal caused; any other OSError is the grader's
+    or the machine's fault and is raised again (the probe then ends as ``error``)."""
     if exc.errno in _RESET_ERRNOS or isinstance(exc, ConnectionError):
         return Reset(error=str(exc))
     raise exc

@@ -53,6 +53,13 @@ def stderr_tail(program: Program, *, lines: int = 12) -> str:
 
 def crash_hint(stderr: str) -> str:
     """A hint naming the likely cause of a crash, from its stderr text."""
+    if "SyntaxError" in stderr and ("null bytes" in stderr or "\\x7f" in stderr
+                                    or "Non-UTF-8 code" in stderr):
+        return ("this is a compiled program, not Python source: grade the executable as a "
+                "command, e.g. sockgrade check LAB -- ./server {host} {port}")
+    if "SyntaxError" in stderr and any(f'{ext}", line' in stderr for ext in (".c", ".cpp", ".cc")):
+        return ("this is C/C++ source, run as Python: compile it, then grade the executable "
+                "as a command, e.g. sockgrade check LAB -- ./server {host} {port}")
     if "SyntaxError" in stderr and ("print " in stderr or "Missing parentheses" in stderr):
         return "this looks like Python 2 code (print statement): port it to Python 3"
     if "SyntaxError" in stderr:
@@ -65,6 +72,8 @@ def crash_hint(stderr: str) -> str:
         return "it reads more command-line arguments than it is given (host, port)"
     if "MemoryError" in stderr:
         return "it ran out of memory at start"
+    if "UnicodeDecodeError" in stderr:
+        return "it decodes bytes as text (.decode()): keep the data as bytes"
     return "read the traceback above: the program crashed before it listened"
 
 

@@ -43,7 +43,7 @@ from grader.context import ProbeContext
 from grader.errors import LaunchError, UsageError
 from grader.launch import portuse
 from grader.launch.base import Launcher, LaunchSpec, Output, Program
-from grader.readiness import StartResult, stderr_tail, wait_ready
+from grader.readiness import StartResult, crash_hint, stderr_tail, wait_ready
 from grader.submission import Submission, argv
 from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, Verdict
 
@@ -52,6 +52,13 @@ OVERRUN_GRACE = 2.0
 #: After a failed probe, seconds to wait for a crashing server to finish exiting, so its
 #: death is charged to the probe that caused it (a traceback takes a moment to print).
 DEATH_GRACE = 0.5
+#: After a passed probe, seconds to watch for the server exiting because of that probe's
+#: connections (a reset or close it did not survive), so the crash is charged to it.
+SETTLE = 0.05
+#: Seconds a failed probe waits for the server's traceback to reach stderr.
+TRACEBACK_GRACE = 0.2
+#: Exceptions whose traceback names the root cause better than a probe's guess can.
+ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError")
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
 #: Seconds stopping one program may take at most (the launchers' kill loops are bounded).
@@ -432,10 +439,46 @@ class Runner:
             entry_path=self._entry_path, extra=self._extra,
             program=lane.program, port=lane.port, start=lane.start, scratch=lane.scratch,
         )
+        watched = self.assignment.role == "server" and lane.program is not None and not is_startup
+        seen = lane.program.output().stderr_total if watched and lane.program is not None else 0
         verdict = self._execute(ctx, config)
-        if self.assignment.role == "server" and lane.program is not None and not is_startup:
+        if watched:
+            verdict = self._root_cause(lane, verdict, seen)
             verdict = self._after(lane, config, verdict)
         return verdict
+
+    def _root_cause(self, lane: _Lane, verdict: Verdict, seen: int) -> Verdict:
+        """A failed probe during which the server printed a traceback gets that traceback as
+        evidence, and a hint naming its cause when it is a known one (a decode of binary
+        data, an allocation the memory cap refused): the probe's own guess comes second."""
+        if verdict.outcome is not Outcome.FAILED or lane.program is None:
+            return verdict
+        program = lane.program
+
+        def traceback() -> str | None:
+            output = program.output()
+            if output.stderr_total <= seen:
+                return None
+            text = output.stderr[-(output.stderr_total - seen):].decode("utf-8", "replace")
+            return text if "Traceback" in text and text.rstrip().splitlines()[-1][:1] != " " \
+                else None
+
+        # A dying thread prints its traceback just after its connection closed: wait a moment.
+        deadline = time.monotonic() + TRACEBACK_GRACE
+        fresh = traceback()
+        while fresh is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls the captured stderr, a real condition; bounded
+            fresh = traceback()
+        if fresh is None:
+            return verdict
+        tail = "\n".join(fresh.rstrip().splitlines()[-12:])
+        evidence = replace(verdict.evidence, details=(
+            *verdict.evidence.details, f"the server printed during this probe:\n{tail}"))
+        cause = next((word for word in ROOT_CAUSES if word in fresh), None)
+        hint = verdict.hint
+        if cause is not None:
+            hint = "; ".join(h for h in (crash_hint(fresh), verdict.hint) if h)
+        return replace(verdict, evidence=evidence, hint=hint)
 
     def _execute(self, ctx: ProbeContext, config: ProbeConfig) -> Verdict:
         box: dict[str, BaseException | None] = {}
@@ -490,17 +533,26 @@ class Runner:
     def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict) -> Verdict:
         assert lane.program is not None
         status = lane.program.poll()
-        if status is None and verdict.outcome is Outcome.FAILED:
-            status = lane.program.wait(DEATH_GRACE)
+        if status is None:
+            # A crash caused by this probe's connections (its close, its reset) is charged
+            # here, not to the next probe: a failed probe waits longer for a dying server.
+            status = lane.program.wait(DEATH_GRACE if verdict.outcome is Outcome.FAILED
+                                       else SETTLE)
         if status is None:
             return verdict
         tail = stderr_tail(lane.program)
         died = f"the server exited with status {status} during this probe"
         details = (*verdict.evidence.details, died, *((f"stderr (tail):\n{tail}",) if tail else ()))
+        if status == 0:
+            hint = ("the server exited by itself after serving: a server loops on accept() and "
+                    "serves client after client")
+        elif "UnicodeDecodeError" in tail:
+            hint = crash_hint(tail)
+        else:
+            hint = ("a server must survive every client: catch the error, close that "
+                    "connection and keep serving")
         if verdict.outcome is Outcome.PASSED:
-            verdict = replace(verdict, outcome=Outcome.FAILED, reason=died,
-                              hint="a server must survive every client: catch the error, "
-                                   "close that connection and keep serving",
+            verdict = replace(verdict, outcome=Outcome.FAILED, reason=died, hint=hint,
                               evidence=Evidence(details=details))
         elif verdict.outcome is Outcome.FAILED:
             verdict = replace(verdict, evidence=replace(verdict.evidence, details=details))

@@ -69,6 +69,20 @@ def errors(result: GradeResult) -> set[str]:
     return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.ERROR}
 
 
+def assert_known_bug(result: GradeResult, not_passing: set[str], skipped_expected: set[str],
+                     reasons: dict[str, str]) -> None:
+    """A known-bug grading failed exactly ``not_passing - skipped_expected``, skipped exactly
+    ``skipped_expected``, had no grader error, and each failure in ``reasons`` says its words."""
+    assert failed(result) == not_passing - skipped_expected
+    assert skipped(result) == skipped_expected
+    assert not errors(result)
+    for probe, words in reasons.items():
+        v = verdict(result, probe)
+        assert v.outcome is Outcome.FAILED, (probe, v.outcome, v.reason)
+        text = " ".join([v.reason, v.hint, *v.evidence.lines()])
+        assert words in text, f"{probe}: {words!r} not in {text!r}"
+
+
 def signature(result: GradeResult) -> list[tuple[str, str]]:
     """(probe id, outcome) pairs: what must be identical between repeated runs."""
     return [(v.probe_id, v.outcome.value) for v in result.verdicts]

@@ -282,5 +282,6 @@ def _bulk(ctx: ProbeContext) -> bytes:
 
 
 generic.register(generic.ServerLab(suite=SUITE, source=SOURCE, session=_session, opening=_opening,
-                                   depends=(ENCRYPT,), request=_request, bulk=_bulk),
+                                   depends=(ENCRYPT,), request=_request, bulk=_bulk,
+                                   bulk_depends=("partial/long-text",)),
                  which=(*generic.ALL, generic.RESET_BEFORE_REPLY, generic.RESET_DURING_REPLY))

@@ -34,7 +34,7 @@ from grader.codecs.lines import LineDecoder, encode_line
 from grader.context import ProbeContext
 from grader.events import Closed, Event, Reset
 from grader.launch.base import tcp_states
-from grader.net import Conn
+from grader.net import Conn, reset_or_raise
 from grader.probes.common import wait_for
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -353,6 +353,7 @@ class Room:
         except BlockingIOError:
             return False
         except OSError as exc:
+            reset_or_raise(exc)  # anything but a reset is the grader's fault: error
             self.ctx.log(f"{member.name}: write failed: {exc}")
             pending[member] = bytearray()
             return False

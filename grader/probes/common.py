@@ -23,13 +23,14 @@ from grader.verdict import ProbeError, ProbeFailed, excerpt, mismatch
 
 T = TypeVar("T")
 
-#: Printable ASCII (space to '~'): what probes send when byte values are not their subject.
-_PRINTABLE = bytes(range(0x20, 0x7F))
+#: Printable ASCII (space to '~', and newlines: text has lines, and a line-framed stream
+#: must carry many messages): what probes send when byte values are not their subject.
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\n"
 _TO_PRINTABLE = bytes(_PRINTABLE[b % len(_PRINTABLE)] for b in range(256))
 
 
 def printable(rng: random.Random, size: int) -> bytes:
-    """``size`` seeded random bytes of printable ASCII.
+    """``size`` seeded random bytes of printable ASCII text (about one newline in 96 bytes).
 
     Probes about sizes, splits, backpressure or concurrency send these, so a
     program that decodes what it reads as text fails only the probes about

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
-from grader.net import Conn, ReadResult
+from grader.net import Conn, ReadResult, reset_or_raise
 from grader.probes import queues
 from grader.probes.common import check_echo, echo_hint, printable, wait_for
 from grader.probes.crowd import Crowd, EchoClient
@@ -475,7 +475,7 @@ def _write_under_backpressure(conn: Conn, payload: bytes, *, deadline: float,
             except BlockingIOError:
                 pass
             except OSError as exc:
-                return bytes(got), Reset(error=str(exc))
+                return bytes(got), reset_or_raise(exc)
             wait = min(deadline, moved + idle) - time.monotonic()
             ready = selector.select(wait) if wait > 0 else []
             if not ready:
@@ -486,7 +486,7 @@ def _write_under_backpressure(conn: Conn, payload: bytes, *, deadline: float,
                 except BlockingIOError:
                     continue
                 except OSError as exc:
-                    return bytes(got), Reset(error=str(exc))
+                    return bytes(got), reset_or_raise(exc)
                 if not data:
                     return bytes(got), Closed()
                 got += data

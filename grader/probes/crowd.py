@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from grader.events import Closed, Event, Overflow, Reset
-from grader.net import Conn
+from grader.events import Closed, Event, Overflow
+from grader.net import Conn, reset_or_raise
 
 _RECV = 65536
 _CHUNK = 256 * 1024
@@ -192,7 +192,7 @@ class Crowd:
             except BlockingIOError:
                 pass
             except OSError as exc:
-                self._fail(who, "reset while sending", Reset(error=str(exc)))
+                self._fail(who, "reset while sending", reset_or_raise(exc))
                 return
         if events & selectors.EVENT_READ:
             self._read(who)
@@ -205,7 +205,7 @@ class Crowd:
         except BlockingIOError:
             return
         except OSError as exc:
-            self._fail(client, "reset by the server", Reset(error=str(exc)))
+            self._fail(client, "reset by the server", reset_or_raise(exc))
             return
         if not data:
             self._fail(client, "closed by the server (FIN) before its echo came back", Closed())
@@ -238,7 +238,7 @@ class Crowd:
             except BlockingIOError:
                 break
             except OSError as exc:
-                pusher.end = Reset(error=str(exc))
+                pusher.end = reset_or_raise(exc)
                 break
             pusher.sent += moved
             pusher.progress = self.moved = time.monotonic()

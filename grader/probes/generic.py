@@ -73,6 +73,9 @@ class ServerLab:
     #: A complete, valid request whose reply is large (a MiB or more), for
     #: ``robustness/reset-during-reply``.
     bulk: Callable[[ProbeContext], bytes] | None = None
+    #: The suite's probe proving large replies work: ``reset-during-reply`` depends on it,
+    #: so a server that cannot send a large reply is not failed twice for it.
+    bulk_depends: tuple[str, ...] = ()
 
 
 class _Farewell:
@@ -184,7 +187,8 @@ def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
             raise ValueError(f"{name} needs the ServerLab's bulk hook")
         func, doc, timeout, lane = makers[name](lab)
         func.__doc__ = doc
-        REGISTRY.probe(lab.suite, name, depends=lab.depends, timeout=timeout, lane=lane)(func)
+        depends = (*lab.depends, *lab.bulk_depends) if name == RESET_DURING_REPLY else lab.depends
+        REGISTRY.probe(lab.suite, name, depends=depends, timeout=timeout, lane=lane)(func)
 
 
 #: A shared probe for one suite: (function, requirement text, timeout in s, lane).

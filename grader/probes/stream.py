@@ -231,7 +231,8 @@ def _bulk(ctx: ProbeContext) -> bytes:
 
 #: This suite as the shared probes of :mod:`grader.probes.generic` see it.
 LAB = generic.ServerLab(suite=SUITE, source="LABS.md lab 1", session=_session, opening=_opening,
-                        depends=(ECHO,), request=_request, bulk=_bulk)
+                        depends=(ECHO,), request=_request, bulk=_bulk,
+                        bulk_depends=("partial/large-payload",))
 generic.register(LAB, which=(generic.CLIENT_RESET, generic.RESET_BEFORE_REPLY,
                              generic.RESET_DURING_REPLY, generic.SEQUENTIAL))
 

@@ -2,7 +2,8 @@
 
 An iterative server that decodes every chunk as UTF-8 and re-encodes it:
 the first byte sequence that is not valid UTF-8 raises UnicodeDecodeError
-and the whole server dies.
+and the whole server dies.  It has no exception handling at all, so it also
+dies on a client reset (a second bug: see decode_only.py for the first alone).
 """
 import socket
 import sys

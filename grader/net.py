@@ -167,6 +167,29 @@ class Conn:
                 time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
         return Done()
 
+    def push(self, data: bytes, *, deadline: float, idle: float) -> tuple[int, Event]:
+        """Write ``data`` without reading until it is all sent, ``deadline`` passes, or the
+        peer takes nothing for ``idle`` seconds (its window is closed).
+
+        Returns the bytes sent and how writing ended (:class:`Done`, :class:`Timeout` or
+        :class:`Reset`).
+        """
+        view = memoryview(data)
+        sent = 0
+        moved = time.monotonic()
+        while sent < len(data):
+            try:
+                sent += self.sock.send(view[sent : sent + 256 * 1024])
+                moved = time.monotonic()
+                continue
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                return sent, reset_or_raise(exc)
+            if not self._wait(selectors.EVENT_WRITE, min(deadline, moved + idle)):
+                return sent, Timeout(after=time.monotonic() - moved)
+        return sent, Done()
+
     def shutdown_write(self) -> Event:
         """Half-close: send FIN (``SHUT_WR``); reading stays possible."""
         try:

@@ -178,3 +178,39 @@ def test_reference_command_runs_the_reference_server() -> None:
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
+
+
+def test_a_compiled_program_or_c_source_run_as_python_gets_a_hint_naming_it(tmp_path: Path) -> None:
+    elf = tmp_path / "server.py"
+    shutil.copy("/bin/true", elf)  # an ELF executable where Python source was expected
+    source = tmp_path / "server.c"
+    source.write_text("#include <stdio.h>\nint main(void) { return 0; }\n")
+    run = sockgrade("check", "tcp-echo-server", str(elf))
+    assert run.returncode == 1 and "compiled program, not Python source" in run.stdout, run.stdout
+    run = sockgrade("check", "tcp-echo-server", str(source))
+    assert run.returncode == 1 and "C/C++ source, run as Python" in run.stdout, run.stdout
+
+
+def test_a_command_without_port_is_one_line_and_options_after_the_separator_are_noted() -> None:
+    one_line_error(sockgrade("check", "tcp-echo-server", "--", sys.executable, str(REFERENCE),
+                             "{host}"), "has no {port}")
+    run = sockgrade("check", "tcp-echo-server", "--select", "echo/one-message", "--",
+                    sys.executable, str(REFERENCE), "{host}", "{port}", "--json", "x.json")
+    assert "--json comes after --, so it is passed to the program" in run.stderr
+    assert "{port} --json x.json" in run.stdout  # it went to the program, as the note says
+
+
+def test_a_server_that_exits_after_its_first_client_is_told_to_loop(tmp_path: Path) -> None:
+    program = tmp_path / "server.py"
+    program.write_text(
+        "import socket, sys\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind((sys.argv[1], int(sys.argv[2])))\n"
+        "s.listen()\n"
+        "conn, _ = s.accept()\n"
+        "while data := conn.recv(1024):\n"
+        "    conn.sendall(data)\n")
+    run = sockgrade("check", "tcp-echo-server", str(program), "--select", "echo/many-messages")
+    assert run.returncode == 1
+    assert "exited by itself after serving: a server loops on accept()" in run.stdout, run.stdout

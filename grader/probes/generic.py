@@ -47,6 +47,8 @@ RESET_DURING_REPLY = "robustness/reset-during-reply"
 ALL = (CLOSES_AFTER_REPLY, CLIENT_RESET, SEQUENTIAL, NO_FD_LEAK, IDLE_CPU, IDLE_CPU_CLIENT)
 #: Bytes of the reply already read when ``reset-during-reply`` resets.
 DURING_REPLY_READ = 64 * 1024
+#: Seconds the server's queues must stand still before ``reset-during-reply`` resets.
+SETTLE = 0.05
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,15 +290,30 @@ def _reset_during_reply(lab: ServerLab) -> _Made:
                 hint="answer a large request like a small one",
                 evidence=Evidence(sent=excerpt(request), actual=excerpt(result.read.data),
                                   transport=result.read.end.describe()))
+        # Write the rest of the request without reading: an event-loop server reads it all and
+        # queues the reply it cannot send; a thread-per-client one stops reading in sendall().
+        pushed, _ = conn.push(request[result.sent:], deadline=ctx.reply_deadline(), idle=SETTLE * 4)
+        ctx.log(f"sent {result.sent + pushed} of {len(request)} request bytes")
         pids = ctx.program.pids() if ctx.program is not None else []
 
-        def blocked_in_send() -> bool | None:
-            # The reply is backed up in the server's socket, and a server thread is inside a
-            # send call: the reset reaches a sendall() in progress.
+        def queued() -> tuple[int, int] | None:
             end = queues.server_end(ctx, conn, pids)
-            if end is None or not end.unsent:
+            return (end.unsent, end.unread) if end is not None and end.unsent else None
+
+        def blocked_in_send() -> bool | None:
+            # The reply is backed up in the server's socket and nothing moves for SETTLE
+            # seconds (the grader reads no more): a thread-per-client server is blocked in
+            # sendall(), an event loop waits to write its queued reply.  The reset reaches
+            # the reply in progress.
+            first = queued()
+            if first is None:
                 return None
-            return True if queues.sending(pids) in (True, None) else None
+            until = time.monotonic() + SETTLE
+            while time.monotonic() < until:
+                if queued() != first:
+                    return None
+                time.sleep(0.005)  # samples the kernel's queues over the settle window
+            return True
 
         blocked = wait_for(blocked_in_send, deadline=ctx.reply_deadline())
         ctx.log(f"read {DURING_REPLY_READ} bytes of the reply; the server "
@@ -309,8 +326,9 @@ def _reset_during_reply(lab: ServerLab) -> _Made:
         "serving the next client: the sendall() in progress fails (ConnectionResetError). The "
         f"grader reads the first {DURING_REPLY_READ // 1024} KiB with a small receive window, "
         "then reads no more and resets once the reply is backed up in the server's socket and "
-        "a server thread is inside a send call (/proc/PID/task/*/syscall). The reply must be "
-        "larger than the kernel's largest send buffer (tcp_wmem, 4 MiB by default). "
+        f"its queues stand still for {SETTLE:g} s (the server is blocked sending, or waits "
+        "to send). The reply is larger than the kernel's largest send buffer (tcp_wmem, "
+        "4 MiB by default). "
         f"Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
     ), 20.0, "main"
 

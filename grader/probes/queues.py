@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import os
-import platform
 import socket
 import struct
 import termios
@@ -145,32 +143,3 @@ def server_end(ctx: ProbeContext, conn: Conn, pids: Sequence[int]) -> SocketInfo
         return None
     unsent, unread = (int(part, 16) for part in row[4].split(":"))
     return SocketInfo(state=int(row[3], 16), unread=unread, unsent=unsent, inode=int(row[9]))
-
-
-#: Numbers of the send-family system calls (write, writev, sendto, sendmsg) per machine,
-#: from the kernel's syscall tables (arch/x86/entry/syscalls, include/uapi/asm-generic).
-_SEND_CALLS = {"x86_64": {1, 20, 44, 46}, "aarch64": {64, 66, 206, 211}}
-
-
-def sending(pids: Sequence[int]) -> bool | None:
-    """True when a thread of ``pids`` is inside a send-family system call now.
-
-    Read from ``/proc/PID/task/TID/syscall`` (the number of the call a blocked
-    thread is in).  None on a machine whose call numbers are not known here.
-    """
-    calls = _SEND_CALLS.get(platform.machine())
-    if calls is None:
-        return None
-    for pid in pids:
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                number = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()[0]
-            except (OSError, IndexError):
-                continue
-            if number.isdigit() and int(number) in calls:
-                return True
-    return False

@@ -30,7 +30,7 @@ AFTER_START = ALL - {"startup/listens"}
 # bug file -> (the exact probes that do not pass, {probe: words its verdict must contain})
 KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
     "one_recv": (
-        {"partial/split-request", "partial/long-text", "robustness/reset-during-reply"},
+        {"partial/split-request", "partial/long-text"},
         {"partial/split-request": "one recv() taken as the whole request"},
     ),
     "python2": (ALL, {"startup/listens": "Python 2"}),
@@ -58,7 +58,7 @@ KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
         {"shutdown/closes-after-reply": "did not close", "resources/no-fd-leak": "grew from"},
     ),
     "dies_on_reset": (  # no handling at all: every moment of a reset kills it
-        {"robustness/client-reset", "robustness/reset-before-reply", "robustness/reset-during-reply"},
+        {"robustness/client-reset", "robustness/reset-before-reply"},
         {"robustness/client-reset": "ConnectionResetError"},
     ),
     "stops_after_100": (
@@ -71,10 +71,8 @@ KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
     ),
 }
 
-RESET_DURING = "robustness/reset-during-reply"  # depends on partial/long-text
 # bug file -> the exact probes skipped (a dependency failed); the rest of its set failed
 SKIPPED: dict[str, set[str]] = {
-    "one_recv": {RESET_DURING},
     "python2": AFTER_START,
     "py2_strings": AFTER_START - {"cipher/encrypt"},
 }

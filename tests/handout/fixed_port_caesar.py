@@ -3,10 +3,11 @@
 An iterative Caesar server as students write it: it reads up to the '.',
 answers and closes the connection itself, so every connection ends with
 the server's FIN first.  It has one bug: it does not catch
-ConnectionResetError, so the client-reset probe crashes it.  Graded with
+ConnectionResetError, so the reset probes crash it.  Graded with
 ``--port 10000`` the grader must restart it on that port (leaving no
 TIME_WAIT there, which would make the bind fail) and run every later probe;
-only ``robustness/client-reset`` fails, and five gradings in a row agree.
+only ``robustness/client-reset`` and ``robustness/reset-before-reply`` fail,
+and five gradings in a row agree.
 """
 import socket
 

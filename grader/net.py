@@ -271,6 +271,7 @@ class Conn:
         idle: float | None = None,
         write_first: bool = False,
         half_close: bool = False,
+        start: int = 0,
     ) -> ExchangeResult:
         """Write ``payload`` while reading until ``expect`` bytes came back.
 
@@ -282,11 +283,12 @@ class Conn:
         bytes; ``idle`` (seconds) ends the exchange early with Timeout when
         no byte moves in either direction for that long.  With ``half_close``
         the grader sends FIN (``SHUT_WR``) once the whole payload is written
-        (a request that the peer answers only after the half-close).
+        (a request that the peer answers only after the half-close).  ``start``
+        bytes of the payload were already sent (e.g. by :meth:`push`).
         """
         started = time.monotonic()
         view = memoryview(payload)
-        offset = 0
+        offset = start
         send_end: Event = Done() if not payload else Timeout(after=0.0)
         progress = started
 

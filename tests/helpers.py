@@ -73,9 +73,13 @@ def assert_known_bug(result: GradeResult, not_passing: set[str], skipped_expecte
                      reasons: dict[str, str]) -> None:
     """A known-bug grading failed exactly ``not_passing - skipped_expected``, skipped exactly
     ``skipped_expected``, had no grader error, and each failure in ``reasons`` says its words."""
-    assert failed(result) == not_passing - skipped_expected
-    assert skipped(result) == skipped_expected
-    assert not errors(result)
+    odd = [(v.probe_id, v.outcome.value, v.reason) for v in result.verdicts
+           if v.outcome is not Outcome.PASSED]
+    assert failed(result) == not_passing - skipped_expected, (
+        f"failed: {sorted(failed(result))}, expected {sorted(not_passing - skipped_expected)}; {odd}")
+    assert skipped(result) == skipped_expected, (
+        f"skipped: {sorted(skipped(result))}, expected {sorted(skipped_expected)}; {odd}")
+    assert not errors(result), odd
     for probe, words in reasons.items():
         v = verdict(result, probe)
         assert v.outcome is Outcome.FAILED, (probe, v.outcome, v.reason)

@@ -102,10 +102,11 @@ class Adapter:
         self.check(ctx, conn, content)
 
     def bulk(self, conn: Conn, wire: bytes, *, deadline: float, idle: float,
-             write_first: bool) -> ExchangeResult:
-        """Write ``wire`` while reading its echo back (see :meth:`grader.net.Conn.exchange`)."""
+             write_first: bool, start: int = 0) -> ExchangeResult:
+        """Write ``wire`` while reading its echo back (see :meth:`grader.net.Conn.exchange`);
+        ``start`` bytes of it were already sent."""
         return conn.exchange(wire, expect=len(wire), deadline=deadline, chunk=256 * 1024,
-                             idle=idle, write_first=write_first)
+                             idle=idle, write_first=write_first, start=start)
 
     def after_bulk(self, ctx: ProbeContext, conn: Conn, wire: bytes) -> None:
         """Checks after a whole bulk echo came back (close framing: the server then closes)."""
@@ -254,9 +255,9 @@ class CloseAdapter(Adapter):
         conn.send_all(self.frame(content), deadline=ctx.reply_deadline())
 
     def bulk(self, conn: Conn, wire: bytes, *, deadline: float, idle: float,
-             write_first: bool) -> ExchangeResult:
+             write_first: bool, start: int = 0) -> ExchangeResult:
         return conn.exchange(wire, expect=len(wire), deadline=deadline, chunk=256 * 1024,
-                             idle=idle, write_first=write_first, half_close=True)
+                             idle=idle, write_first=write_first, half_close=True, start=start)
 
     def after_bulk(self, ctx: ProbeContext, conn: Conn, wire: bytes) -> None:
         rest = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=SLACK)

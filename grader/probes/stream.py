@@ -118,13 +118,26 @@ def one_byte_writes(ctx: ProbeContext) -> None:
             raise ProbeFailed(exc.reason, hint=adapter.split_hint, evidence=exc.evidence) from None
 
 
+#: Seconds without progress that end the backpressure probe's first, write-only phase.
+PREFILL_IDLE = 0.2
+
+
 def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_loss: str) -> None:
     adapter = adapter_for(ctx)
     payload = adapter.stream(printable(ctx.rng, size))
     size = len(payload)
     with ctx.connect(rcvbuf=64 * 1024) as conn:
-        result = adapter.bulk(conn, payload, deadline=ctx.reply_deadline(
-            max(ctx.reply_timeout, 30.0)), idle=ctx.reply_timeout, write_first=write_first)
+        deadline = ctx.reply_deadline(max(ctx.reply_timeout, 30.0))
+        start = 0
+        if write_first:
+            # Backpressure first: up to half the payload is written without reading, so the
+            # server's send buffer is full when it echoes (its send() then takes only part,
+            # on any machine); a server that blocks in sendall() stops reading, and the
+            # grader goes on once nothing has moved for PREFILL_IDLE seconds.
+            start, _ = conn.push(payload[: size // 2], deadline=deadline, idle=PREFILL_IDLE)
+            ctx.log(f"wrote {start} bytes before reading any echo")
+        result = adapter.bulk(conn, payload, deadline=deadline, idle=ctx.reply_timeout,
+                              write_first=write_first, start=start)
         ctx.log(f"sent {result.sent} bytes ({result.send_end.describe()}), "
                 f"received {len(result.read.data)} ({result.read.end.describe()})")
         if result.read.complete and result.read.data == payload:

@@ -218,7 +218,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade reference ASSIGNMENT``: run the bundled reference in the foreground.
 
     The program runs in a session of its own; Ctrl-C, SIGTERM and SIGHUP stop
-    it (and anything it spawned) before sockgrade exits.  Exit status: the
+    it (and anything it spawned) before sockgrade exits, and it is killed if
+    sockgrade itself is killed (SIGKILL).  Exit status: the
     program's own, 0 after Ctrl-C, 143/129 after SIGTERM/SIGHUP.
     """
     from grader.submission import argv
@@ -234,7 +235,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
                   highlight=False, style="dim")
     with interrupts.handled():
         try:
-            proc = subprocess.Popen(list(words), start_new_session=True)
+            proc = subprocess.Popen(list(words), start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
             raise UsageError(f"cannot start {words[0]}: {exc}") from None
         try:
@@ -244,6 +245,14 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
             return 0 if not isinstance(exc, interrupts.Terminated) else interrupts.exit_status(exc)
         finally:
             _end_group(proc)
+
+
+def _die_with_parent() -> None:
+    """In the child between fork and exec: SIGKILL it when sockgrade dies, even by SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``, Linux), so no reference server outlives its command."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _end_group(proc: subprocess.Popen[bytes]) -> None:

@@ -176,8 +176,13 @@ def test_reference_command_runs_the_reference_server() -> None:
             conn.send_all(b"ping", deadline=time.monotonic() + 2)
             assert conn.read_exactly(4, deadline=time.monotonic() + 2).data == b"ping"
     finally:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, 9)  # sockgrade killed outright: its reference must not outlive it
         proc.wait()
+    gone = wait_for(lambda: True if not [p for p in psutil.process_iter(["cmdline"])
+                                         if f"tcp_echo_server.py 127.0.0.1 {port}"
+                                         in " ".join(p.info["cmdline"] or ())] else None,
+                    deadline=time.monotonic() + 10)
+    assert gone, "the reference server outlived a killed 'sockgrade reference'"
 
 
 def test_a_compiled_program_or_c_source_run_as_python_gets_a_hint_naming_it(tmp_path: Path) -> None:

@@ -252,6 +252,14 @@ def _reset_before_reply(lab: ServerLab) -> _Made:
         assert lab.request is not None
         request = lab.request(ctx, 0)
         conn = ctx.connect()
+        # Stop the server only once it has accepted the connection: a reset that reaches a
+        # connection still in the accept queue may never be seen by an iterative server.
+        pids = ctx.program.pids() if ctx.program is not None else []
+        taken = wait_for(lambda: True if (end := queues.server_end(ctx, conn, pids)) is not None
+                         and queues.accepted(pids, end.inode) else None,
+                         deadline=ctx.reply_deadline())
+        ctx.log("the server accepted the connection" if taken else
+                "the server did not accept the connection in time; resetting anyway")
         with ctx.frozen():
             sent = conn.send_all(request, deadline=ctx.reply_deadline())
             if not isinstance(sent, Done):

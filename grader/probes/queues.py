@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import os
 import socket
 import struct
 import termios
@@ -143,3 +144,20 @@ def server_end(ctx: ProbeContext, conn: Conn, pids: Sequence[int]) -> SocketInfo
         return None
     unsent, unread = (int(part, 16) for part in row[4].split(":"))
     return SocketInfo(state=int(row[3], 16), unread=unread, unsent=unsent, inode=int(row[9]))
+
+
+def accepted(pids: Sequence[int], inode: int) -> bool:
+    """True once one of ``pids`` holds socket ``inode`` (the server accepted that connection)."""
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+            except OSError:
+                continue
+    return False

@@ -255,9 +255,10 @@ def _reset_before_reply(lab: ServerLab) -> _Made:
         # Stop the server only once it has accepted the connection: a reset that reaches a
         # connection still in the accept queue may never be seen by an iterative server.
         pids = ctx.program.pids() if ctx.program is not None else []
-        taken = wait_for(lambda: True if (end := queues.server_end(ctx, conn, pids)) is not None
-                         and queues.accepted(pids, end.inode) else None,
-                         deadline=ctx.reply_deadline())
+        end = wait_for(lambda: e if (e := queues.server_end(ctx, conn, pids)) is not None
+                       and queues.accepted(pids, e.inode) else None,
+                       deadline=ctx.reply_deadline())
+        taken = end is not None
         ctx.log("the server accepted the connection" if taken else
                 "the server did not accept the connection in time; resetting anyway")
         with ctx.frozen():
@@ -270,6 +271,9 @@ def _reset_before_reply(lab: ServerLab) -> _Made:
             if acked is None:
                 raise ProbeError("the server's kernel did not acknowledge the request")
             conn.abort()
+            if end is not None and pids:  # the server's kernel has processed the reset
+                wait_for(lambda: True if queues.state_of(pids[0], end.inode) in (None, 7) else None,
+                         deadline=ctx.reply_deadline())
             ctx.log(f"sent a complete request ({len(request)} bytes), then RST, while the server "
                     "was stopped: it reads the request, and its reply meets the reset")
         _next_client_served(ctx, lab, "right after its request", _SEND_RESET_HINT)

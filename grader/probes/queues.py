@@ -161,3 +161,17 @@ def accepted(pids: Sequence[int], inode: int) -> bool:
             except OSError:
                 continue
     return False
+
+
+def state_of(pid: int, inode: int) -> int | None:
+    """The TCP state number of socket ``inode`` in ``pid``'s network namespace (7 = CLOSE)."""
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) >= 10 and cols[9] == str(inode):
+                return int(cols[3], 16)
+    return None

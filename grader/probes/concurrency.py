@@ -25,10 +25,8 @@ make required.
 
 from __future__ import annotations
 
-import os
 import selectors
 import time
-from collections.abc import Sequence
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
@@ -254,7 +252,7 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
                  else None, deadline=ctx.reply_deadline())
     hog.close()  # its echo is unread, so the kernel sends RST
     if end is not None:
-        gone = wait_for(lambda: True if not _holds(pids, end.inode) else None,
+        gone = wait_for(lambda: True if not queues.accepted(pids, end.inode) else None,
                         deadline=ctx.reply_deadline())
         ctx.log("the non-reading client reset; the server "
                 + ("closed its socket" if gone else "still holds its socket"))
@@ -269,25 +267,6 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
                  "again in the write phase (KeyError, bad file descriptor); see the stderr tail",
             evidence=exc.evidence,
         ) from None
-
-
-
-
-def _holds(pids: Sequence[int], inode: int) -> bool:
-    """True while one of the server's processes ``pids`` has socket ``inode`` open."""
-    target = f"socket:[{inode}]"
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                    return True
-            except OSError:
-                continue
-    return False
 
 
 # -- two clients, interleaved ------------------------------------------------------

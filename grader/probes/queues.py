@@ -147,7 +147,8 @@ def server_end(ctx: ProbeContext, conn: Conn, pids: Sequence[int]) -> SocketInfo
 
 
 def accepted(pids: Sequence[int], inode: int) -> bool:
-    """True once one of ``pids`` holds socket ``inode`` (the server accepted that connection)."""
+    """True while one of ``pids`` holds socket ``inode`` (the server accepted that connection and
+    has not closed it)."""
     target = f"socket:[{inode}]"
     for pid in pids:
         try:

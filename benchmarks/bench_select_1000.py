@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.assignment import Assignment, load  # noqa: E402
-from grader.cli import DEFAULT_SEED, reference_submission  # noqa: E402
 from grader.launch.local import LocalLauncher  # noqa: E402
 from grader.runner import Runner, RunOptions  # noqa: E402
+from grader.settings import DEFAULT_SEED, reference_submission  # noqa: E402
 from grader.verdict import Outcome  # noqa: E402
 
 PROBE = "concurrency/many-clients"

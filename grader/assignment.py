@@ -14,11 +14,12 @@ Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
     title = "TCP echo server"
     lab = 1                                 # number in the lab catalogue
     role = "server"                         # or "client"
-    suite = "stream-echo"                   # the probe family
+    suite = "echo-select-server"            # the lab suite (or a whole probe family)
     entry = "server.py"                     # entry point in a folder submission
     command = "python {entry} {host} {port}"  # {extra} and {message} also exist
     port = 65432                            # pin the port (submissions that hard-code it)
     reference = "tcp_echo_server.py"        # the bundled reference program
+    extra_probes = "course_probes.py"       # the course's own probes (grader.probes.course)
     readiness = "tcp"                       # "tcp" (listening) or "udp" (bound)
     extra = []                              # extra argv words, {workdir} substituted;
                                             # {scratch}: a fresh grader-owned folder per instance
@@ -32,11 +33,15 @@ Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
     [docker]
     image = "python:3.12-slim"
     [protocol]                              # free-form, read by the suite's probes
-    [probes."echo/one-message"]             # listed probes run (a probe after its dependencies)
+    [probes."echo/one-message"]             # every probe of the suite runs; a table only overrides
     weight = 2
     tier = "required"                       # or "informational"
     timeout = 10.0
-    params = { }                            # free-form, read by that probe
+    enabled = true                          # false: this assignment does not run the probe
+    params = { }                            # the probe's declared settings (sockgrade list ID)
+
+The run order is the suite's (each probe after the probes it depends on),
+whatever order the file lists its probes in.
 """
 
 from __future__ import annotations
@@ -49,23 +54,22 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import AssignmentError, UsageError
-from grader.launch.base import Limits
-from grader.probes import REGISTRY, load_all
-from grader.probes.registry import ProbeSpec
+from grader.launch.base import DEFAULT_IMAGE, Limits
+from grader.probes import course, families  # noqa: F401  (families: registers every probe)
+from grader.probes.registry import REGISTRY, ParamValue, ProbeSpec
 from grader.verdict import Tier
 
 #: Folder of the bundled assignment files.
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 #: Folder of the bundled reference programs.
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
-#: The image a Docker run uses unless the assignment or command line says otherwise.
-DEFAULT_IMAGE = "python:3.12-slim"
 
 _TOP_KEYS = {
     "id", "title", "lab", "role", "suite", "entry", "command", "port", "reference",
     "readiness", "extra", "timeouts", "limits", "docker", "protocol", "probes", "description",
+    "extra_probes",
 }
-_PROBE_KEYS = {"weight", "tier", "timeout", "params"}
+_PROBE_KEYS = {"weight", "tier", "timeout", "params", "enabled"}
 _TIMEOUT_KEYS = {"startup", "reply"}
 _LIMIT_KEYS = {"memory_mb", "processes", "cpus", "output_kb"}
 _DOCKER_KEYS = {"image"}
@@ -77,7 +81,9 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 class ProbeConfig:
     """One probe as the assignment runs it: the registered spec plus overrides.
 
-    ``id`` is the stable hierarchical id ``<assignment>/<category>/<name>``.
+    ``id`` is the stable hierarchical id ``<assignment>/<category>/<name>``;
+    ``params`` holds every declared parameter's value in force (the file's
+    overrides over the probe's defaults).
     """
 
     id: str
@@ -85,7 +91,18 @@ class ProbeConfig:
     weight: float
     tier: Tier
     timeout: float
-    params: Mapping[str, Any]
+    params: Mapping[str, ParamValue]
+
+    @property
+    def requirement(self) -> str:
+        """The requirement text with the parameter values in force."""
+        return self.spec.render(self.params)
+
+    @property
+    def summary(self) -> str:
+        """The requirement's first sentence, with the parameter values in force."""
+        text = self.requirement.strip()
+        return text.split(". ", 1)[0].rstrip(".") if text else self.name
 
     @property
     def name(self) -> str:
@@ -128,6 +145,12 @@ class Assignment:
     probes: tuple[ProbeConfig, ...]
     description: str
     source: Path = field(compare=False)
+
+    @property
+    def family(self) -> str:
+        """The probe family the suite draws on (a family is its own)."""
+        lab = REGISTRY.lab(self.suite)
+        return lab.family if lab else self.suite
 
     def probe(self, name: str) -> ProbeConfig:
         """The configured probe ``category/name``; KeyError if not run by this assignment."""
@@ -215,11 +238,11 @@ class _Checker:
 
 
 def _dependency_order(configs: Sequence[ProbeConfig], check: _Checker) -> list[ProbeConfig]:
-    """``configs`` reordered so that every probe comes after the probes it depends on.
+    """``configs`` (in the suite's order) reordered so each probe follows its dependencies.
 
-    Stable: the file's order is kept wherever the dependencies allow it (Kahn's
-    algorithm, always taking the earliest ready probe), so a teacher's order is
-    the run order of a well-ordered file.  A cycle raises AssignmentError naming it.
+    Stable: the suite's order is kept wherever the dependencies allow it (Kahn's
+    algorithm, always taking the earliest ready probe).  A cycle raises
+    AssignmentError naming it.
     """
     placed: set[str] = set()
     pending = list(configs)
@@ -236,6 +259,23 @@ def _dependency_order(configs: Sequence[ProbeConfig], check: _Checker) -> list[P
     return ordered
 
 
+def _params(spec: ProbeSpec, table: Mapping[str, Any], check: _Checker,
+            prefix: str) -> dict[str, ParamValue]:
+    """The file's ``params`` for ``spec``, each checked against the probe's declaration."""
+    declared = {p.name: p for p in spec.params}
+    values: dict[str, ParamValue] = {}
+    for key, value in table.items():
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise check.fail(f"{prefix}params.{key}",
+                             f"probe {spec.name!r} has no such parameter (it has: {known})")
+        try:
+            values[key] = declared[key].coerce(value)
+        except ValueError as exc:
+            raise check.fail(f"{prefix}params.{key}", str(exc)) from None
+    return spec.values(values)
+
+
 def _kind_name(kinds: tuple[type, ...]) -> str:
     names = {int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "a table", bool: "a boolean"}
@@ -244,7 +284,6 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
 
 def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
     """Validate parsed TOML ``data`` into an :class:`Assignment`; raises AssignmentError."""
-    load_all()
     check = _Checker(source)
     check.unknown(data, _TOP_KEYS, "")
     if "id" not in data:
@@ -293,24 +332,37 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
     check.unknown(docker_table, _DOCKER_KEYS, "docker.")
     image = check.get(docker_table, "image", str, DEFAULT_IMAGE, "docker.")
 
-    probes_table = check.get(data, "probes", dict, None)
-    available = REGISTRY.suite(suite)
-    if not probes_table:
-        # A suite serves several labs (stream-echo: labs 1-4 and 9): running all of it is
-        # never what a file without a [probes] table means.
-        raise check.fail("probes", f"{'missing' if probes_table is None else 'empty'}: list the "
-                                   f"probes this assignment runs, e.g. [probes.\"{next(iter(available))}\"] "
-                                   f"(suite {suite!r} has: {', '.join(available)})")
-    configs = []
+    probes_table = check.get(data, "probes", dict, {})
+    available = dict(REGISTRY.suite(suite))
+    lab_suite = REGISTRY.lab(suite)
+    extra_file = check.get(data, "extra_probes", str, None)
+    if extra_file is not None:
+        try:
+            extras = course.load(source.parent / extra_file)
+        except course.CourseProbeError as exc:
+            raise AssignmentError(f"{source}: key 'extra_probes': {exc}") from None
+        for spec in extras:
+            if spec.name in available:
+                raise check.fail("extra_probes", f"{extra_file} declares {spec.name!r}, which "
+                                                 f"suite {suite!r} already has")
+            available[spec.name] = spec
     for name, overrides in probes_table.items():
-        prefix = f"probes.{name}."
         if name not in available:
-            raise check.fail(f"probes.{name}", f"no such probe in suite {suite!r} "
+            where = (f"; its family {lab_suite.family!r} has it, but this lab's suite does "
+                     f"not run it" if lab_suite and name in REGISTRY.family(suite) else "")
+            raise check.fail(f"probes.{name}", f"no such probe in suite {suite!r}{where} "
                              f"(known: {', '.join(available)})")
         if not isinstance(overrides, dict):
             raise check.fail(f"probes.{name}", "expected a table")
-        check.unknown(overrides, _PROBE_KEYS, prefix)
-        spec = available[name]
+        check.unknown(overrides, _PROBE_KEYS, f"probes.{name}.")
+    configs = []
+    disabled: set[str] = set()
+    for name, spec in available.items():
+        overrides = probes_table.get(name, {})
+        prefix = f"probes.{name}."
+        if not check.get(overrides, "enabled", bool, True, prefix):
+            disabled.add(name)
+            continue
         tier_text = check.get(overrides, "tier", str, spec.tier.value, prefix)
         try:
             tier = Tier(tier_text)
@@ -325,15 +377,21 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
             weight=weight,
             tier=tier,
             timeout=check.positive(overrides, "timeout", spec.timeout, prefix),
-            params=check.get(overrides, "params", dict, {}, prefix),
+            params=_params(spec, check.get(overrides, "params", dict, {}, prefix), check, prefix),
         ))
+    if not configs:
+        raise check.fail("probes", "every probe is disabled: nothing to grade")
     names = {c.name for c in configs}
     for config in configs:
         for dep in config.spec.depends:
             if dep not in names:
+                why = "is disabled" if dep in disabled else "is not in this suite"
                 raise check.fail(f"probes.{config.name}",
-                                 f"depends on probe {dep!r}, which this assignment does not run")
+                                 f"depends on probe {dep!r}, which {why} (disable "
+                                 f"{config.name!r} too, or enable {dep!r})")
     configs = _dependency_order(configs, check)
+    protocol = {**(lab_suite.protocol if lab_suite else {}),
+                **check.get(data, "protocol", dict, {})}
     return Assignment(
         id=ident,
         title=check.get(data, "title", str, ident),
@@ -349,7 +407,7 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
         timeouts=timeouts,
         limits=limits,
         image=image,
-        protocol=check.get(data, "protocol", dict, {}),
+        protocol=protocol,
         probes=tuple(configs),
         description=check.get(data, "description", str, ""),
         source=source,

@@ -63,6 +63,7 @@ from grader.report import junit as junit_report
 from grader.report.files import write_atomic
 from grader.report.text import clean
 from grader.runner import GradeResult, Runner, RunOptions
+from grader.settings import RunConfig, add_grading_options, make_launcher, resolve
 from grader.submission import Submission
 from grader.verdict import Outcome, Verdict
 
@@ -104,14 +105,15 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def options_record(args: argparse.Namespace, assignment: Assignment,
-                   options: RunOptions) -> dict[str, Any]:
+def options_record(config: RunConfig) -> dict[str, Any]:
     """What a grading depends on besides the submission (resume and merge compare it)."""
+    assignment, options = config.assignment, config.options
     try:
         source_sha = hashlib.sha256(assignment.source.read_bytes()).hexdigest()[:16]
     except OSError:
         source_sha = ""
-    docker = getattr(args, "runner", "local") == "docker"
+    docker = config.runner == "docker"
+    memory_mb = config.memory // (1024 * 1024) if config.memory is not None else None
     return {
         "assignment": assignment.id,
         "assignment_sha256": source_sha,
@@ -120,9 +122,9 @@ def options_record(args: argparse.Namespace, assignment: Assignment,
         "exclude": list(options.exclude),
         "extra": None if options.extra is None else list(options.extra),
         "port": options.port,
-        "runner": getattr(args, "runner", "local"),
-        "image": (args.image or assignment.image) if docker else None,
-        "limits": [args.cpus, args.memory, args.pids] if docker else None,
+        "runner": config.runner,
+        "image": (config.image or assignment.image) if docker else None,
+        "limits": [config.cpus, memory_mb, config.pids] if docker else None,
     }
 
 
@@ -130,17 +132,26 @@ def options_record(args: argparse.Namespace, assignment: Assignment,
 class Plan:
     """A resolved batch: who is graded with what, and where the reports go."""
 
-    assignment: Assignment
+    config: RunConfig
     folder: Path
     entries: tuple[Entry, ...]
     total: int
     ids_digest: str
-    options: RunOptions
     record: dict[str, Any]
     outputs: gradebook.Outputs
     jobs: int
     resume: bool
     shard: tuple[int, int] | None
+
+    @property
+    def assignment(self) -> Assignment:
+        """The assignment, with the limits in force."""
+        return self.config.assignment
+
+    @property
+    def options(self) -> RunOptions:
+        """The run options every submission is graded with."""
+        return self.config.options
 
     @property
     def options_digest(self) -> str:
@@ -159,7 +170,7 @@ class Plan:
 def _verdict(config: ProbeConfig, outcome: Outcome, reason: str, **kw: Any) -> Verdict:
     return Verdict(probe_id=config.id, category=config.category,
                    name=config.spec.name.split("/", 1)[1], outcome=outcome, tier=config.tier,
-                   weight=config.weight, time=0.0, requirement=config.spec.requirement,
+                   weight=config.weight, time=0.0, requirement=config.requirement,
                    reason=reason, **kw)
 
 
@@ -491,11 +502,9 @@ class _Display:
 
 def plan_batch(args: argparse.Namespace, console: Console) -> Plan:
     """Resolve ``sockgrade batch`` arguments into a :class:`Plan`; raises UsageError."""
-    from grader.cli import run_options
-
     if getattr(args, "command", None):
         raise UsageError("batch grades the files in FOLDER: a command after -- is not supported")
-    assignment = load(args.assignment)
+    config = resolve(args, load(args.assignment))
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"submissions folder not found: {args.folder}")
@@ -511,21 +520,18 @@ def plan_batch(args: argparse.Namespace, console: Console) -> Plan:
     chosen = shard_slice(entries, shard)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs: expected at least 1, got {args.jobs}")
-    options = run_options(args)
     return Plan(
-        assignment=assignment, folder=folder, entries=tuple(chosen), total=len(entries),
-        ids_digest=_digest(sorted(e.student for e in entries)), options=options,
-        record=options_record(args, assignment, options),
+        config=config, folder=folder, entries=tuple(chosen), total=len(entries),
+        ids_digest=_digest(sorted(e.student for e in entries)),
+        record=options_record(config),
         outputs=gradebook.Outputs(out=out, shard=shard),
         jobs=args.jobs or len(os.sched_getaffinity(0)), resume=args.resume, shard=shard)
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade batch ASSIGNMENT FOLDER``: grade every submission in FOLDER."""
-    from grader.cli import make_launcher
-
     plan = plan_batch(args, console)
-    launcher = make_launcher(args, plan.assignment)
+    launcher = make_launcher(plan.config)
     try:
         port = plan.options.port if plan.options.port is not None else plan.assignment.port
         if port is not None and not launcher.isolated_network and plan.jobs > 1:
@@ -565,8 +571,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 
 def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``batch`` and ``merge`` on the ``sockgrade`` subcommand parser ``sub``."""
-    from grader.cli import _add_grading_options
-
     p_batch = sub.add_parser(
         "batch", help="grade a folder of submissions (one per student)",
         description="Grade every entry of FOLDER (a sub-folder, a file or a .zip per student; "
@@ -581,7 +585,7 @@ def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                          help="grade only submissions without a complete report in --out")
     p_batch.add_argument("--shard", metavar="I/N",
                          help="grade only slice I of N (join the slices with 'sockgrade merge')")
-    _add_grading_options(p_batch)
+    add_grading_options(p_batch)
 
     p_merge = sub.add_parser("merge", help="join 'batch --shard' outputs into one gradebook")
     p_merge.add_argument("inputs", nargs="+", metavar="OUT",

@@ -4,8 +4,8 @@ Theory of operation: each subcommand parses its arguments, resolves the
 assignment and submission (usage errors become one line and exit status 2),
 runs the grader and writes the requested reports.  Exit status: 0 when every
 required probe passed, 1 when one failed, 2 for a usage or grader error.
-Settings resolve in one order: probe default < assignment file < environment
-(``SOCKGRADE_SEED``) < command line.
+Settings resolve once, in :mod:`grader.settings` (probe default < assignment
+file < environment < command line).
 """
 
 from __future__ import annotations
@@ -25,50 +25,14 @@ from rich.console import Console
 from grader import __version__, interrupts
 from grader.assignment import REFERENCE_DIR, Assignment, bundled, load
 from grader.errors import SockgradeError, UsageError
-from grader.launch.base import Launcher
 from grader.launch.tracked import TrackedLauncher
-from grader.runner import GradeResult, Runner, RunOptions
+from grader.runner import GradeResult, Runner
+from grader.settings import add_grading_options, make_launcher, reference_submission, resolve
 from grader.submission import Submission, from_command, from_path
 
-#: Seed used when neither --seed nor SOCKGRADE_SEED is given: every run of a
-#: submission sees the same payloads and split points unless asked otherwise.
-DEFAULT_SEED = 20261123
 EXIT = {"passed": 0, "failed": 1, "error": 2}
 #: Seconds an interrupted grading gets to wind down once its programs are stopped.
 ABORT_GRACE = 20.0
-
-
-def _seed(value: str | None) -> int:
-    text = value if value is not None else os.environ.get("SOCKGRADE_SEED")
-    if text is None:
-        return DEFAULT_SEED
-    try:
-        return int(text)
-    except ValueError:
-        where = "--seed" if value is not None else "SOCKGRADE_SEED"
-        raise UsageError(f"{where}: expected an integer, got {text!r}") from None
-
-
-def reference_submission(assignment: Assignment) -> Submission:
-    """The bundled reference program of ``assignment`` as a submission."""
-    if assignment.reference is None:
-        raise UsageError(f"assignment {assignment.id} names no reference program")
-    path = REFERENCE_DIR / assignment.reference
-    if not path.is_file():
-        raise UsageError(f"reference program not found: {path}")
-    return Submission(label=f"reference/{assignment.reference}", folder=REFERENCE_DIR,
-                      entry=assignment.reference, command=None)
-
-
-def make_launcher(args: argparse.Namespace, assignment: Assignment) -> Launcher:
-    """The launcher chosen by ``--runner`` (local by default)."""
-    if getattr(args, "runner", "local") == "docker":
-        from grader.launch.docker import DockerLauncher
-
-        return DockerLauncher.from_args(args, assignment)
-    from grader.launch.local import LocalLauncher
-
-    return LocalLauncher()
 
 
 def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
@@ -89,18 +53,6 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
         raise UsageError("no submission: give a file, a folder, a command after --, "
                          "or --reference")
     return from_path(args.target, assignment)
-
-
-def run_options(args: argparse.Namespace) -> RunOptions:
-    """RunOptions from the shared check/batch arguments."""
-    return RunOptions(
-        seed=_seed(args.seed),
-        port=args.port,
-        python=args.python or sys.executable,
-        select=tuple(args.select or ()),
-        exclude=tuple(args.exclude or ()),
-        extra=tuple(args.extra) if args.extra is not None else None,
-    )
 
 
 def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None) -> None:
@@ -147,14 +99,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade check``: grade one submission, print the report, write files."""
     from grader.report import console as console_report
 
-    assignment = load(args.assignment)
-    submission = _submission(args, assignment)
-    options = run_options(args)
+    config = resolve(args, load(args.assignment))
+    submission = _submission(args, config.assignment)
     check_report_paths(args.junit, args.json)
-    launcher = make_launcher(args, assignment)
+    launcher = make_launcher(config)
     try:
-        result = _grade_interruptibly(Runner(assignment, submission, TrackedLauncher(launcher),
-                                             options))
+        result = _grade_interruptibly(Runner(config.assignment, submission,
+                                             TrackedLauncher(launcher), config.options))
     finally:
         launcher.close()
     console_report.render(result, console, verbose=args.verbose)
@@ -210,7 +161,12 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
                   f"started as: {assignment.command})", markup=False, highlight=False)
     for config in assignment.probes:
         console.print(f"  {config.id:<50} {config.tier.value:<13} weight {config.weight:g}  "
-                      f"{config.spec.summary}", markup=False, highlight=False)
+                      f"{config.summary}", markup=False, highlight=False)
+        for param in config.spec.params:
+            value = config.params[param.name]
+            changed = "" if value == param.default else f" (default {param.show(param.default)})"
+            console.print(f"      {param.name} = {param.show(value)}{changed}: {param.meaning}",
+                          markup=False, highlight=False)
     return 0
 
 
@@ -280,7 +236,7 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     from dataclasses import replace
 
     from grader.errors import GraderError
-    from grader.launch import cgroup, leftovers
+    from grader.launch import cgroup, cleanup
     from grader.launch.docker import connect_engine
 
     problems: list[str] = []
@@ -290,7 +246,7 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
         client = None
         problems.append(str(exc))
     try:
-        result = leftovers.sweep(client, everything=args.all)
+        result = cleanup.sweep(client, everything=args.all)
     finally:
         if client is not None:
             client.close()
@@ -300,24 +256,6 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     for problem in problems:
         console.print(f"  could not clean: {problem}", markup=False, highlight=False)
     return 2 if problems else 0
-
-
-def _add_grading_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, help="pin the server's port (hard-coded submissions)")
-    parser.add_argument("--seed", help="seed for payloads and split points (replays a run)")
-    parser.add_argument("--python", help="interpreter for 'python' in the start command")
-    parser.add_argument("--select", action="append", metavar="GLOB",
-                        help="run only probes whose id matches (repeatable)")
-    parser.add_argument("--exclude", action="append", metavar="GLOB",
-                        help="skip probes whose id matches (repeatable)")
-    parser.add_argument("--extra", nargs="*", metavar="ARG",
-                        help="extra arguments for the program (replace the assignment's)")
-    parser.add_argument("--runner", choices=("local", "docker"), default="local",
-                        help="run the submission as a local process (default) or in Docker")
-    parser.add_argument("--image", help="Docker image for --runner docker")
-    parser.add_argument("--cpus", type=float, help="Docker CPU limit (cores)")
-    parser.add_argument("--memory", type=int, metavar="MB", help="Docker memory limit (MiB)")
-    parser.add_argument("--pids", type=int, help="Docker process-count limit")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p_check.add_argument("--json", metavar="FILE", help="write a JSON report")
     p_check.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
-    _add_grading_options(p_check)
+    add_grading_options(p_check)
 
     p_ref = sub.add_parser("reference", help="run the bundled reference program")
     p_ref.add_argument("assignment", help="assignment id or TOML file")

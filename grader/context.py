@@ -23,14 +23,17 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader import net
-from grader.assignment import Assignment, ProbeConfig
 from grader.launch.base import Launcher, LaunchSpec, Output, ProcessStats, Program, process_stats
+from grader.probes.registry import ParamValue
 from grader.readiness import StartResult
 from grader.submission import Submission, argv
 from grader.verdict import Evidence, ProbeError, ProbeFailed
+
+if TYPE_CHECKING:  # the assignment model sits above the probes that this context serves
+    from grader.assignment import Assignment, ProbeConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +95,7 @@ class ProbeContext:
         self.start = start
         #: The program instance's own fresh folder (``{scratch}`` in its command), as a
         #: path on the grader's machine; None when the command does not use one.  Its
-        #: parent is grader-owned and holds nothing else (LABS.md lab 10).
+        #: parent is grader-owned and holds nothing else (docs/labs.md §10).
         self.scratch = scratch
         self.reply_timeout = assignment.timeouts.reply
         self.deadline = time.monotonic() + config.timeout
@@ -108,10 +111,36 @@ class ProbeContext:
 
     # -- data ------------------------------------------------------------
 
-    @property
-    def params(self) -> Mapping[str, Any]:
-        """The probe's ``params`` table from the assignment file."""
-        return self.config.params
+    def param(self, name: str) -> ParamValue:
+        """The value in force of the probe's declared parameter ``name``.
+
+        Raises KeyError when the probe declares no such parameter (a grader bug).
+        """
+        return self.config.params[name]
+
+    def param_int(self, name: str) -> int:
+        """:meth:`param` for an integer parameter (bytes, counts)."""
+        value = self.param(name)
+        assert isinstance(value, int) and not isinstance(value, bool), name
+        return value
+
+    def param_float(self, name: str) -> float:
+        """:meth:`param` for a number parameter (seconds, shares)."""
+        value = self.param(name)
+        assert isinstance(value, int | float) and not isinstance(value, bool), name
+        return float(value)
+
+    def param_bool(self, name: str) -> bool:
+        """:meth:`param` for a boolean parameter."""
+        value = self.param(name)
+        assert isinstance(value, bool), name
+        return value
+
+    def param_ints(self, name: str) -> tuple[int, ...]:
+        """:meth:`param` for an array-of-integers parameter."""
+        value = self.param(name)
+        assert isinstance(value, tuple), name
+        return value
 
     @property
     def protocol(self) -> Mapping[str, Any]:

@@ -418,7 +418,7 @@ class Runner:
         return Verdict(
             probe_id=config.id, category=config.category, name=config.spec.name.split("/", 1)[1],
             outcome=outcome, tier=config.tier, weight=config.weight, time=elapsed,
-            requirement=config.spec.requirement, **kw,  # type: ignore[arg-type]
+            requirement=config.requirement, **kw,  # type: ignore[arg-type]
         )
 
     def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:
@@ -564,7 +564,7 @@ def _make_scratch() -> Path:
     """A fresh grader-owned folder for one program instance: ``<new temp dir>/store``.
 
     The parent is also fresh and holds nothing else, so a probe can check
-    that the program wrote nothing outside ``store`` (LABS.md lab 10).
+    that the program wrote nothing outside ``store`` (docs/labs.md §10).
     """
     root = Path(tempfile.mkdtemp(prefix="sockgrade-scratch-"))
     store = root / "store"

@@ -15,9 +15,12 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.assignment import Assignment
 from grader.errors import UsageError
+
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import contextlib
 import socketserver
 import sys
 
-#: The longest request line, newline included (LABS.md lab 5).
+#: The longest request line, newline included (docs/labs.md §5).
 MAX_LINE = 1024
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.assignment import load
-from grader.cli import DEFAULT_SEED, reference_submission
 from grader.launch.base import Launcher
 from grader.launch.local import LocalLauncher
 from grader.runner import GradeResult, Runner, RunOptions
+from grader.settings import DEFAULT_SEED, reference_submission
 from grader.submission import Submission, from_command, from_path
 from grader.verdict import Outcome
 

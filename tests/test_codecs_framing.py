@@ -1,4 +1,4 @@
-"""The framing codecs (LABS.md lab 9): whole, one byte at a time, with trailing data, truncated, fuzzed.
+"""The framing codecs (docs/labs.md §9): whole, one byte at a time, with trailing data, truncated, fuzzed.
 
 The model is h11's ``tests/test_io.py``: every message decodes the same
 however its bytes are split, bytes after a message stay for the next one, a

@@ -1,4 +1,4 @@
-"""caesar-server (LABS.md lab 8): the reference passes every probe, each known bug fails exactly
+"""caesar-server (docs/labs.md §8): the reference passes every probe, each known bug fails exactly
 its probes for the stated reason, and verdicts repeat exactly.
 
 Gradings are independent, so they run concurrently in threads: every known

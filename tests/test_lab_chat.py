@@ -1,4 +1,4 @@
-"""chat-server (LABS.md lab 7): the reference passes every probe, each known bug fails
+"""chat-server (docs/labs.md §7): the reference passes every probe, each known bug fails
 exactly its probes for the stated reason, verdicts repeat exactly over 20 concurrent runs,
 and a course with other strings edits only its assignment file."""
 

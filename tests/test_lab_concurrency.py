@@ -1,4 +1,4 @@
-"""Labs 2-4 (LABS.md): echo-threaded-server, echo-select-server, echo-poll-server,
+"""Labs 2-4 (docs/labs.md §2-§4): echo-threaded-server, echo-select-server, echo-poll-server,
 echo-threadpool-server.
 
 Each lab's reference passes every probe (required and informational); each known-bug

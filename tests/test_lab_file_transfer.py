@@ -1,4 +1,4 @@
-"""file-transfer-server (LABS.md lab 10): the reference passes every probe, each known bug fails
+"""file-transfer-server (docs/labs.md §10): the reference passes every probe, each known bug fails
 exactly its probes for the stated reason, nothing escapes the grader's temporary tree, and
 verdicts repeat exactly.
 

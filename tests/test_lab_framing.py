@@ -1,4 +1,4 @@
-"""The framing servers (LABS.md lab 9): references pass every probe, each known bug fails exactly
+"""The framing servers (docs/labs.md §9): references pass every probe, each known bug fails exactly
 its probes for the stated reason, verdicts repeat exactly, and the framing adapters put valid
 messages on the wire.
 

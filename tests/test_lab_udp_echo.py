@@ -1,4 +1,4 @@
-"""udp-echo-server (LABS.md lab 6): the reference passes every probe, each known bug fails
+"""udp-echo-server (docs/labs.md §6): the reference passes every probe, each known bug fails
 exactly its probes for the stated reason, and verdicts repeat exactly over 20 concurrent
 runs (the 1,000-datagram burst included)."""
 

@@ -1,4 +1,4 @@
-"""socketserver-upper-server and its variants (LABS.md lab 5): each reference passes every
+"""socketserver-upper-server and its variants (docs/labs.md §5): each reference passes every
 probe, each known bug fails exactly its probes for the stated reason, and verdicts repeat
 exactly over 20 concurrent runs."""
 
@@ -99,9 +99,9 @@ def test_known_bug_fails_exactly_its_probes(key: tuple[str, str], bug_results) -
 def test_every_probe_is_failed_by_some_known_bug(assignment_id: str, bug_results) -> None:  # type: ignore[no-untyped-def]
     """Each probe an assignment runs is failed by a known bug of an assignment of its suite
     (the threading variant runs the TCP variant's probe functions), in the gradings themselves."""
-    suite = load(assignment_id).suite
+    family = load(assignment_id).family
     failed_somewhere = set().union(*(failed(result) for (aid, _), result in bug_results.items()
-                                     if load(aid).suite == suite))
+                                     if load(aid).family == family))
     assert names(assignment_id) <= failed_somewhere
 
 

@@ -1,4 +1,4 @@
-"""tcp-echo-client (LABS.md lab 14): the reference passes, each known bug fails exactly its
+"""tcp-echo-client (docs/labs.md §14): the reference passes, each known bug fails exactly its
 probes for the stated reason, and verdicts repeat exactly."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tcp-echo-server (LABS.md lab 1): the reference passes every probe, each known bug fails
+"""tcp-echo-server (docs/labs.md §1): the reference passes every probe, each known bug fails
 exactly its probes for the stated reason, and verdicts repeat exactly."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Caesar-cipher service protocol (LABS.md lab 8), sans-IO, and the cipher itself.
+"""The Caesar-cipher service protocol (docs/labs.md §8), sans-IO, and the cipher itself.
 
 Theory of operation: a request is ``OP SHIFT TEXT TERMINATOR`` with no
 spaces, e.g. ``b"e03hello."``: ``OP`` is one byte (``e`` encrypt, shift
@@ -53,7 +53,7 @@ def shift_lower(text: bytes, shift: int) -> bytes:
 def apply(op: str, shift: int, text: bytes) -> bytes:
     """The service's result for one request: ``op`` is ``"e"`` or ``"d"``.
 
-    Raises ValueError for another ``op``.  Source: LABS.md lab 8.
+    Raises ValueError for another ``op``.  Source: docs/labs.md §8.
     """
     if op == "e":
         return shift_lower(text, shift)
@@ -77,7 +77,7 @@ class Request:
 
 @dataclass(frozen=True, kw_only=True)
 class Protocol:
-    """The strings of one course's Caesar protocol (defaults: LABS.md lab 8)."""
+    """The strings of one course's Caesar protocol (defaults: docs/labs.md §8)."""
 
     terminator: bytes = TERMINATOR
     encrypt: bytes = ENCRYPT

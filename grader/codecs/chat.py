@@ -1,4 +1,4 @@
-"""The chat-server protocol's strings (LABS.md lab 7), sans-IO: format and recognise lines.
+"""The chat-server protocol's strings (docs/labs.md §7), sans-IO: format and recognise lines.
 
 Theory of operation: the chat protocol is newline-terminated UTF-8 lines
 (:mod:`grader.codecs.lines`) plus one prompt without a newline.  What a
@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-#: The handout's strings (LABS.md lab 7).
+#: The handout's strings (docs/labs.md §7).
 PROMPT = "Masukkan username: "
 WELCOME = "Selamat datang di server chat!"
 JOIN = "{name} telah bergabung ke chat"
@@ -63,7 +63,7 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True, kw_only=True)
 class ChatStrings:
-    """The five strings of one course's chat protocol (defaults: LABS.md lab 7).
+    """The five strings of one course's chat protocol (defaults: docs/labs.md §7).
 
     Raises ValueError when a template lacks or misuses a placeholder, or a
     string contains a newline.

@@ -1,4 +1,4 @@
-"""The four message framings of the framing labs (LABS.md lab 9), sans-IO.
+"""The four message framings of the framing labs (docs/labs.md §9), sans-IO.
 
 Theory of operation: a TCP connection carries a byte stream, not messages;
 a *framing* says where one message ends.  Each framing here is a small

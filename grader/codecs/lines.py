@@ -1,4 +1,4 @@
-"""Newline-terminated UTF-8 text lines, sans-IO (LABS.md labs 5, 7 and 9 "delimiter").
+"""Newline-terminated UTF-8 text lines, sans-IO (docs/labs.md §5, §7 and §9 "delimiter").
 
 Theory of operation: a line is UTF-8 text followed by the newline byte
 string (``\\n`` by default).  :class:`LineDecoder` buffers bytes however

@@ -1,4 +1,4 @@
-"""The file-upload protocol (LABS.md labs 10 and 17), sans-IO.
+"""The file-upload protocol (docs/labs.md §10 and §17), sans-IO.
 
 Theory of operation: an upload is a header and the content::
 

@@ -21,6 +21,9 @@ from typing import Protocol
 
 import psutil
 
+#: The image a Docker run uses unless the assignment or command line says otherwise.
+DEFAULT_IMAGE = "python:3.12-slim"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:

@@ -49,21 +49,15 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psutil
 
-from grader.assignment import DEFAULT_IMAGE
-from grader.errors import GraderError, LaunchError, UsageError
-from grader.launch import leftovers, netns
-from grader.launch.base import LaunchSpec, Limits, Output
+from grader.errors import GraderError, LaunchError
+from grader.launch import cleanup, leftovers, netns
+from grader.launch.base import DEFAULT_IMAGE, LaunchSpec, Limits, Output
 from grader.launch.capture import CappedCapture
 from grader.launch.sandboxnet import SandboxNetwork, check_firewall
-
-if TYPE_CHECKING:
-    import argparse
-
-    from grader.assignment import Assignment
 
 #: The unprivileged user and group every container runs as ("nobody" in Debian images).
 SANDBOX_UID = 65534
@@ -145,24 +139,15 @@ class DockerLauncher:
         self._programs: set[DockerProgram] = set()
         self._checked = False
         self._closed = False
-        leftovers.sweep(self._client)
+        cleanup.sweep(self._client)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, assignment: Assignment) -> DockerLauncher:
-        """The launcher for ``--runner docker``: ``--image/--cpus/--memory/--pids`` over the
-        assignment's ``[docker]``/``[limits]``.  Checks the engine, the image and the firewall
-        now, so a missing piece is one clear line (GraderError/UsageError)."""
-        cpus = getattr(args, "cpus", None)
-        memory = getattr(args, "memory", None)
-        pids = getattr(args, "pids", None)
-        if cpus is not None and not 0 < cpus <= 1024:
-            raise UsageError(f"--cpus: expected a positive number of cores, got {cpus}")
-        if memory is not None and memory < 8:
-            raise UsageError(f"--memory: expected at least 8 (MiB), got {memory}")
-        if pids is not None and pids < 2:
-            raise UsageError(f"--pids: expected at least 2, got {pids}")
-        launcher = cls(image=getattr(args, "image", None) or assignment.image, cpus=cpus,
-                       memory=memory * MIB if memory is not None else None, pids=pids)
+    def checked(cls, *, image: str, cpus: float | None = None, memory: int | None = None,
+                pids: int | None = None) -> DockerLauncher:
+        """A launcher whose engine, image and firewall are checked now, so a missing piece is
+        one clear line (GraderError/UsageError) before any grading starts.  ``cpus`` (cores),
+        ``memory`` (bytes) and ``pids`` override the assignment's limits when given."""
+        launcher = cls(image=image, cpus=cpus, memory=memory, pids=pids)
         try:
             launcher.check()
         except BaseException:

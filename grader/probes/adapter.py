@@ -1,6 +1,6 @@
 """Framing adapters: how the echo probes put messages on the wire for each framing.
 
-Theory of operation: the ``stream-echo`` probes (LABS.md labs 1-4 and the
+Theory of operation: the ``stream-echo`` probes (docs/labs.md §1-§4 and the
 framing servers of lab 9) all check an echo, but the framing decides what a
 valid message looks like and when the reply comes.  An assignment names it
 in ``[protocol] framing`` (default ``"raw"``); :func:`adapter_for` turns
@@ -46,7 +46,7 @@ NAMES = ("raw", *framing.NAMES)
 
 
 class Adapter:
-    """Raw framing (LABS.md lab 1): the content is the message; replies are judged as they come.
+    """Raw framing (docs/labs.md §1): the content is the message; replies are judged as they come.
 
     Subclasses change :meth:`frame`/:meth:`stream` (streaming framings) or
     the whole round trip (close framing).
@@ -75,9 +75,10 @@ class Adapter:
     def explain(self, sent: bytes, got: bytes, hint: str) -> str:
         """The hint for an echo ``got`` of ``sent`` that differs: framings name their bug.
 
-        Raw and close keep ``hint``; a streaming framing whose reply is not a
-        prefix of what was sent (the server lost the message boundaries)
-        gets its :attr:`split_hint`.
+        Raw and close keep ``hint``; a streaming framing whose reply departs
+        from what was sent within its length (the server lost the message
+        boundaries) gets its :attr:`split_hint`; extra bytes after a whole echo
+        keep ``hint`` (it names the addition).
         """
         return hint
 
@@ -120,7 +121,7 @@ class _Streaming(Adapter):
         self.name = codec.name
 
     def explain(self, sent: bytes, got: bytes, hint: str) -> str:
-        if got and got != sent[: len(got)] and self.split_hint:
+        if got and got[: len(sent)] != sent[: len(got)] and self.split_hint:
             return f"the reply is out of step with the messages: {self.split_hint}"
         return hint
 
@@ -149,7 +150,7 @@ class _Streaming(Adapter):
 
 
 class LengthPrefixAdapter(_Streaming):
-    """Length-prefix framing: header then payload (LABS.md lab 9)."""
+    """Length-prefix framing: header then payload (docs/labs.md §9)."""
 
     codec: framing.LengthPrefix
     split_hint = ("recv(4) and recv(length) may return fewer bytes than asked (even 1): loop "
@@ -167,7 +168,7 @@ class LengthPrefixAdapter(_Streaming):
 
 
 class DelimiterAdapter(_Streaming):
-    """Delimiter framing: payload then ``\\n`` (LABS.md lab 9)."""
+    """Delimiter framing: payload then ``\\n`` (docs/labs.md §9)."""
 
     codec: framing.Delimiter
     split_hint = ("one recv() is not one line: keep the bytes in a buffer until the newline "
@@ -200,7 +201,7 @@ class DelimiterAdapter(_Streaming):
 
 
 class FixedAdapter(_Streaming):
-    """Fixed-length framing: every message is exactly ``size`` bytes (LABS.md lab 9)."""
+    """Fixed-length framing: every message is exactly ``size`` bytes (docs/labs.md §9)."""
 
     codec: framing.Fixed
     filler = b"."
@@ -224,7 +225,7 @@ class FixedAdapter(_Streaming):
 
 
 class CloseAdapter(Adapter):
-    """Close framing (HTTP/1.0 style, LABS.md lab 9): the client's half-close ends the request;
+    """Close framing (HTTP/1.0 style, docs/labs.md §9): the client's half-close ends the request;
     the reply is everything the server sends before it closes."""
 
     name = "close"
@@ -310,23 +311,29 @@ def judge_reply_then_close(message: bytes, result: ReadResult, *, what: str = ""
     """Require ``result`` (a read to EOF) to hold exactly ``message`` and end in an orderly close.
 
     Raises :class:`ProbeFailed`: for different bytes, extra bytes, no close
-    (Timeout) or a reset.  Source: LABS.md lab 1 ("then finish sending and
-    close"), lab 9 (close framing).
+    (Timeout) or a reset.  Source: docs/labs.md §1 ("finish sending whatever is
+    still pending and close"); docs/labs.md §9 (close framing).
     """
     where = f" {what}" if what else ""
-    if result.data != message[: len(result.data)] or len(result.data) < len(message):
+    if result.data[: len(message)] != message[: len(result.data)] or len(result.data) < len(message):
         raise mismatch(
             f"the echo before the close differs from what was sent{where}",
             sent=message, expected=message, actual=result.data, end=result.end,
             hint=echo_hint(message, result.data, result.end),
         )
-    if isinstance(result.end, Overflow) or len(result.data) > len(message):
+    if isinstance(result.end, Overflow):
         raise ProbeFailed(
-            f"after the half-close the server kept sending data{where}",
+            f"after the half-close the server kept sending data, more than it received{where}",
             hint="when recv() returns b'' the client is done: stop sending and close",
             evidence=Evidence(expected=f"{len(message)} bytes then EOF",
                               actual=f"{len(result.data)} bytes and more",
                               transport=result.end.describe()),
+        )
+    if len(result.data) > len(message):
+        raise mismatch(
+            f"the server sent more than it received before closing{where}",
+            sent=message, expected=message, actual=result.data, end=result.end,
+            hint=echo_hint(message, result.data, result.end),
         )
     if isinstance(result.end, Timeout):
         raise ProbeFailed(

@@ -1,4 +1,4 @@
-"""Probes for the Caesar-cipher server (suite ``caesar``; LABS.md lab 8).
+"""Probes for the Caesar-cipher server (suite ``caesar``; docs/labs.md §8).
 
 Theory of operation: the grader is the client.  Each probe opens its own
 connections, sends requests encoded by :mod:`grader.codecs.caesar` with the
@@ -21,11 +21,11 @@ from grader.events import Closed, Overflow, Reset, Timeout
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.common import register_startup
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import ProbeError, ProbeFailed, mismatch
 
 SUITE = "caesar"
-SOURCE = "LABS.md lab 8"
+SOURCE = "docs/labs.md §8"
 ENCRYPT = "cipher/encrypt"
 
 register_startup(SUITE)
@@ -35,7 +35,7 @@ _LOWER = b"abcdefghijklmnopqrstuvwxyz"
 
 
 def protocol(ctx: ProbeContext) -> caesar.Protocol:
-    """The assignment's Caesar protocol strings (defaults: LABS.md lab 8); ProbeError if invalid."""
+    """The assignment's Caesar protocol strings (defaults: docs/labs.md §8); ProbeError if invalid."""
     table = ctx.protocol
     try:
         return caesar.Protocol(
@@ -112,7 +112,7 @@ def check(ctx: ProbeContext, op: str, shift: int, text: bytes, *, hint: str) -> 
 def encrypt(ctx: ProbeContext) -> None:
     """Encryption shifts each letter a-z SHIFT places right ('e03hello.' gets 'khoor.').
 
-    Source: LABS.md lab 8.
+    Source: docs/labs.md §8.
     """
     hint = "encrypt moves each letter a-z SHIFT places right, wrapping z to a"
     check(ctx, "e", 3, b"hello", hint=hint)
@@ -123,7 +123,7 @@ def encrypt(ctx: ProbeContext) -> None:
 def decrypt(ctx: ProbeContext) -> None:
     """Decryption shifts each letter a-z SHIFT places left ('d03khoor.' gets 'hello.').
 
-    Source: LABS.md lab 8.
+    Source: docs/labs.md §8.
     """
     hint = "decrypt (OP d) moves each letter a-z SHIFT places left, wrapping a to z"
     check(ctx, "d", 3, b"khoor", hint=hint)
@@ -132,7 +132,7 @@ def decrypt(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "cipher/round-trip", depends=(ENCRYPT,))
 def round_trip(ctx: ProbeContext) -> None:
-    """Decrypting an encrypted text with the same shift gives the text back. Source: LABS.md lab 8."""
+    """Decrypting an encrypted text with the same shift gives the text back. Source: docs/labs.md §8."""
     proto = protocol(ctx)
     shift = ctx.rng.randint(1, 25)
     plain = _words(ctx, 40, 120)
@@ -151,19 +151,19 @@ def _shift_probe(ctx: ProbeContext, shift: int, hint: str) -> None:
 
 @probe(SUITE, "shift/00", depends=(ENCRYPT,))
 def shift_00(ctx: ProbeContext) -> None:
-    """Shift 00 leaves the text unchanged (it is a valid shift). Source: LABS.md lab 8."""
+    """Shift 00 leaves the text unchanged (it is a valid shift). Source: docs/labs.md §8."""
     _shift_probe(ctx, 0, "shift 00 is valid and changes nothing")
 
 
 @probe(SUITE, "shift/26", depends=(ENCRYPT,))
 def shift_26(ctx: ProbeContext) -> None:
-    """Shift 26 is a full turn: the text comes back unchanged. Source: LABS.md lab 8 ("taken mod 26")."""
+    """Shift 26 is a full turn: the text comes back unchanged. Source: docs/labs.md §8 ("taken mod 26")."""
     _shift_probe(ctx, 26, "take SHIFT modulo 26: 26 is a full turn, and it is a valid shift")
 
 
 @probe(SUITE, "shift/99", depends=(ENCRYPT,))
 def shift_99(ctx: ProbeContext) -> None:
-    """Shift 99 acts as 99 mod 26 = 21. Source: LABS.md lab 8 ("taken mod 26")."""
+    """Shift 99 acts as 99 mod 26 = 21. Source: docs/labs.md §8 ("taken mod 26")."""
     _shift_probe(ctx, 99, "take SHIFT modulo 26 (99 acts as 21); wrapping once is not enough")
 
 
@@ -171,7 +171,7 @@ def shift_99(ctx: ProbeContext) -> None:
 def non_letters(ctx: ProbeContext) -> None:
     """Only a-z are shifted: upper case, digits, punctuation, white space and non-ASCII stay unchanged.
 
-    Source: LABS.md lab 8 ("Only a-z are shifted, everything else is unchanged").
+    Source: docs/labs.md §8 ("Only the letters a-z are shifted; everything else is left unchanged").
     """
     text = ("Hello, World! ABC XYZ 0123456789 ~!@#$%^&*()_+-=[]{};:'\",<>/?\\|` \t\r\n"
             "caf\u00e9 \u00fcber stra\u00dfe \u00f8 \u65e5\u672c z").encode()
@@ -187,7 +187,7 @@ def split_request(ctx: ProbeContext) -> None:
     """A request written one byte per segment (TCP_NODELAY, 2 ms gaps) gets the right reply.
 
     One recv() is not one request: the server reads until the terminator.
-    Source: LABS.md lab 8 ("one recv taken as the whole request").
+    Source: docs/labs.md §8 ("one recv taken as the whole request").
     """
     proto = protocol(ctx)
     shift, text = ctx.rng.randint(1, 25), b"split " + _words(ctx, 20, 30)
@@ -198,14 +198,15 @@ def split_request(ctx: ProbeContext) -> None:
             hint="keep calling recv() until the terminator arrives; one recv() is not one request")
 
 
-@probe(SUITE, "partial/long-text", depends=(ENCRYPT,), timeout=30.0)
+@probe(SUITE, "partial/long-text", depends=(ENCRYPT,), timeout=30.0,
+       params=(Param("bytes", 256 * 1024, "bytes", "length of the text"),))
 def long_text(ctx: ProbeContext) -> None:
-    """A 256 KiB text (the 'bytes' param) in one request gets its whole result back.
+    """A {bytes} text in one request gets its whole result back.
 
-    Source: LABS.md lab 8 ("TEXT anything but '.'": no length limit).
+    Source: docs/labs.md §8 ("TEXT is anything except ., with no length limit").
     """
     proto = protocol(ctx)
-    size = int(ctx.params.get("bytes", 256 * 1024))
+    size = ctx.param_int("bytes")
     unit = _words(ctx, 1000, 1000) + b" "
     text = (unit * (size // len(unit) + 1))[:size]
     shift = ctx.rng.randint(1, 25)
@@ -233,7 +234,7 @@ def malformed(ctx: ProbeContext) -> None:
 
     Tried: an unknown operation, a one-digit shift, no shift, an empty
     request, each on its own connection; then a valid request.  Source:
-    LABS.md lab 8 ("A malformed request gets ERR. and the server keeps serving").
+    docs/labs.md §8 ("A malformed request gets the reply ERR., and the server keeps serving").
     """
     proto = protocol(ctx)
     for label, request in _malformed_cases(proto):

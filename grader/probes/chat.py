@@ -1,4 +1,4 @@
-"""Probes for line-based chat servers (suite ``chat``; LABS.md lab 7).
+"""Probes for line-based chat servers (suite ``chat``; docs/labs.md §7).
 
 Theory of operation: the grader plays every member of the room
 (:mod:`grader.probes.chat_peer`).  The protocol's strings (prompt, welcome,
@@ -25,17 +25,20 @@ from grader.context import ProbeContext
 from grader.events import Closed
 from grader.probes.chat_peer import Member, Room
 from grader.probes.common import register_startup
-from grader.probes.generic import measure_idle_cpu
-from grader.probes.registry import REGISTRY
+from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeFailed
 
 SUITE = "chat"
-SOURCE = "LABS.md lab 7"
+SOURCE = "docs/labs.md §7"
 BASE = "join/welcome"
 probe = REGISTRY.probe
 
 #: Default volume the non-reader probes write, in bytes.
 VOLUME = 8 * 1024 * 1024
+#: The parameters of the probes that write a volume of lines (:func:`_volume_lines`).
+_VOLUME_PARAMS = (Param("bytes", VOLUME, "bytes", "volume of lines written"),
+                  Param("line_bytes", 1000, "bytes", "length of one line"))
 
 register_startup(SUITE)
 
@@ -51,7 +54,7 @@ def welcome(ctx: ProbeContext) -> None:
     """On connect the server sends the prompt; after the username line the joiner gets the welcome.
 
     The prompt (no newline) and the welcome line are the assignment's
-    strings. Source: LABS.md lab 7.
+    strings. Source: docs/labs.md §7.
     """
     with Room(ctx) as room:
         room.join("ana")
@@ -61,8 +64,8 @@ def welcome(ctx: ProbeContext) -> None:
 def join_notice(ctx: ProbeContext) -> None:
     """Every other member gets the join notice of a new member; the joiner does not get its own.
 
-    Source: LABS.md lab 7 ("every other member gets <name> telah bergabung
-    ke chat").
+    Source: docs/labs.md §7 ("every other
+    member receives <name> telah bergabung ke chat").
     """
     with Room(ctx) as room:
         ana = room.join("ana")
@@ -84,7 +87,7 @@ def join_notice(ctx: ProbeContext) -> None:
 def broadcast(ctx: ProbeContext) -> None:
     """A line from a member reaches every other member as "<name>: <line>", from each member in turn.
 
-    Source: LABS.md lab 7 ("each later line L from a member reaches every
+    Source: docs/labs.md §7 ("Every later line L a member sends reaches every
     other member as <name>: L").
     """
     with Room(ctx) as room:
@@ -98,7 +101,7 @@ def not_to_sender(ctx: ProbeContext) -> None:
     """A member's line is not sent back to that member.
 
     Each of three members says a line the others receive; a short window
-    afterwards must bring no echo. Source: LABS.md lab 7 ("and not the
+    afterwards must bring no echo. Source: docs/labs.md §7 ("never sent back to the
     sender").
     """
     with Room(ctx) as room:
@@ -120,8 +123,8 @@ def not_to_sender(ctx: ProbeContext) -> None:
 def split_line(ctx: ProbeContext) -> None:
     """A line written one byte at a time (TCP_NODELAY, small gaps) reaches the others whole.
 
-    One recv() is not one line: buffer until \\n. Source: LABS.md lab 7
-    ("Bugs: one recv taken as one line (split ...)").
+    One recv() is not one line: buffer until \\n. Source: docs/labs.md §7
+    ("a line split across segments is broadcast in pieces").
     """
     with Room(ctx) as room:
         ana = room.join("ana", nodelay=True)
@@ -141,8 +144,8 @@ def coalesced(ctx: ProbeContext) -> None:
     """Several lines in one segment are handled as several lines, in order.
 
     Both a username line followed by a first line, and three lines at once.
-    Source: LABS.md lab 7 ("Bugs: one recv taken as one line (... coalesced
-    lines)").
+    Source: docs/labs.md §7 ("several lines
+    arriving together are broadcast as one").
     """
     hint = ("one recv() may hold several lines: split the buffer on \\n and handle every "
             "complete line, in order")
@@ -167,16 +170,18 @@ def _chunks(ctx: ProbeContext, size: int, pieces: int) -> list[int]:
     return [b - a for a, b in zip([0, *cuts], [*cuts, size], strict=True)]
 
 
-@probe(SUITE, "message/order-20", depends=(BASE,), timeout=60.0)
+@probe(SUITE, "message/order-20", depends=(BASE,), timeout=60.0,
+       params=(Param("members", 20, "count", "members talking at once"),
+               Param("lines", 10, "count", "lines each member writes")))
 def order_20(ctx: ProbeContext) -> None:
-    """With 20 members talking at once, every line reaches the 19 others, in each sender's order.
+    """With {members} members talking at once, every line reaches all the others, in each sender's order.
 
-    Each member writes 10 lines, split at random points into 3 writes, all
-    members at the same time. Source: LABS.md lab 7 (every line reaches
-    every other member; a stream keeps each sender's order).
+    Each member writes {lines} lines, split at random points into 3 writes, all
+    members at the same time. Source: docs/labs.md §7 ("Lines from one sender
+    reach each member in the order they were sent").
     """
-    count = int(ctx.params.get("members", 20))
-    per = int(ctx.params.get("lines", 10))
+    count = ctx.param_int("members")
+    per = ctx.param_int("lines")
     with Room(ctx) as room:
         members = [room.join(f"m{index:02d}") for index in range(count)]
         texts = {m: [f"{m.name} {i:02d} " + _text(ctx, 3) for i in range(per)] for m in members}
@@ -232,8 +237,8 @@ def order_20(ctx: ProbeContext) -> None:
 
 
 def _volume_lines(ctx: ProbeContext) -> list[str]:
-    volume = int(ctx.params.get("bytes", VOLUME))
-    width = int(ctx.params.get("line_bytes", 1000))
+    volume = ctx.param_int("bytes")
+    width = ctx.param_int("line_bytes")
     count = max(1, volume // (width + 1))
     return [f"{i:07d} " + ctx.rng.randbytes((width - 8) // 2).hex() for i in range(count)]
 
@@ -271,13 +276,14 @@ def _judge_volume(member: Member, sender: Member, lines: list[str], *, context: 
     )
 
 
-@probe(SUITE, "robustness/non-reader", depends=(BASE,), timeout=60.0, lane="non-reader")
+@probe(SUITE, "robustness/non-reader", depends=(BASE,), timeout=60.0, lane="non-reader",
+       params=_VOLUME_PARAMS)
 def non_reader(ctx: ProbeContext) -> None:
-    """A member that never reads does not freeze the room: 8 MiB of lines still reach the others.
+    """A member that never reads does not freeze the room: {bytes} of lines still reach the others.
 
     The server may keep queueing for the silent member or drop it, but the
-    other members must keep receiving. Source: LABS.md lab 7 ("a blocking
-    send to one stalled member freezing the room").
+    other members must keep receiving. Source: docs/labs.md §7 ("a blocking
+    send to one stalled member freezes the room").
     """
     lines = _volume_lines(ctx)
     with Room(ctx) as room:
@@ -294,16 +300,18 @@ def non_reader(ctx: ProbeContext) -> None:
 
 
 @probe(SUITE, "robustness/leave-during-broadcast", depends=(BASE,), timeout=60.0,
-       lane="leave-broadcast")
+       lane="leave-broadcast",
+       params=(*_VOLUME_PARAMS,
+               Param("stall", 1.0, "seconds", "how long the room may stand still before dodi leaves")))
 def leave_during_broadcast(ctx: ProbeContext) -> None:
     """A member leaving while a broadcast is held up (a slow reader) breaks neither server nor room.
 
     Members ana, sepi (slow: reads nothing at first), dodi and budi join;
-    ana writes 8 MiB of lines; when the room stops moving (or all arrived)
+    ana writes {bytes} of lines; when the room stops moving (or all arrived)
     dodi leaves; then sepi reads everything.  Every line of ana's and dodi's
     leave notice must reach budi and sepi (unless the server dropped the
     slow sepi), and the room must still work.
-    Source: LABS.md lab 7 ("broadcasting while mutating the client table").
+    Source: docs/labs.md §7 ("Broadcasting while the client table is being changed").
     """
     lines = _volume_lines(ctx)
     with Room(ctx) as room:
@@ -313,7 +321,7 @@ def leave_during_broadcast(ctx: ProbeContext) -> None:
         budi = room.join("budi")
         writes = {ana: bytearray(b"".join(encode_line(line) for line in lines))}
         room.run([ana, budi, dodi], writes=writes, until=lambda: _heard_all(budi, ana, lines),
-                 deadline=ctx.deadline - 10.0, idle=float(ctx.params.get("stall", 1.0)))
+                 deadline=ctx.deadline - 10.0, idle=ctx.param_float("stall"))
         ctx.log(f"{ana.name} has {len(writes[ana])} bytes left to write; "
                 f"{budi.name} has {len(budi.messages_from(ana.name))} lines; {dodi.name} leaves")
         room.leave(dodi)
@@ -344,8 +352,8 @@ def leave_during_broadcast(ctx: ProbeContext) -> None:
 def leave_notice(ctx: ProbeContext) -> None:
     """When a member closes its connection the others get its leave notice, and the room goes on.
 
-    Source: LABS.md lab 7 ("When a member leaves (close or reset), the
-    others get <name> telah meninggalkan chat").
+    Source: docs/labs.md §7 ("When a member leaves, by closing or by a reset,
+    every remaining member receives <name> telah meninggalkan chat").
     """
     with Room(ctx) as room:
         ana = room.join("ana")
@@ -364,8 +372,8 @@ def member_reset(ctx: ProbeContext) -> None:
     """A member that resets its connection (RST) mid-line leaves like any other; the server goes on.
 
     The others get its leave notice, a new member can join, and lines flow.
-    Source: LABS.md lab 7 ("When a member leaves (close or reset)"; "Bugs:
-    ... crash on reset").
+    Source: docs/labs.md §7 ("When a member leaves, by closing or by a reset";
+    "Crash on reset").
     """
     with Room(ctx) as room:
         ana = room.join("ana")
@@ -381,11 +389,11 @@ def member_reset(ctx: ProbeContext) -> None:
         room.say(ana, _text(ctx))
 
 
-@probe(SUITE, "resources/idle-cpu", depends=(BASE,), lane="idle")
+@probe(SUITE, "resources/idle-cpu", depends=(BASE,), lane="idle", params=IDLE_PARAMS)
 def idle_cpu(ctx: ProbeContext) -> None:
-    """No busy loop: under 5% CPU over an idle second with two members connected and silent.
+    """No busy loop: at most {max_cpu} CPU over {seconds} of idleness with two members connected and silent.
 
-    Source: LABS.md lab 7; LABS.md lab 3 ("busy loop while idle").
+    Source: docs/labs.md §7; docs/labs.md §3 ("busy loop while idle").
     """
     with Room(ctx) as room:
         ana = room.join("ana")

@@ -64,7 +64,7 @@ def register_startup(suite: str, *, name: str = "startup/listens", doc: str | No
 
     probe.__doc__ = doc or (
         "The server starts and listens on the host and port given on its command line "
-        "before the startup deadline. Source: LABS.md, 'How programs are started'."
+        "before the startup deadline. Source: docs/labs.md (\"Starting programs\")."
     )
     REGISTRY.probe(suite, name, timeout=30.0)(probe)
 

@@ -1,4 +1,4 @@
-"""Concurrency probes for TCP echo servers (suite ``stream-echo``; LABS.md labs 2-4).
+"""Concurrency probes for TCP echo servers (suite ``stream-echo``; docs/labs.md §2-§4).
 
 Theory of operation: labs 2-4 keep the echo contract of lab 1 and add that
 many clients are served at once, by a thread per client (lab 2), one thread
@@ -14,9 +14,9 @@ bounded pool of worker threads (lab 4).  Two kinds of probe check that:
   thread; a pool's threads stay within its size plus a small constant while
   the clients beyond it wait; a thread per client ends with its client.
 
-Every number a probe uses (clients, rounds, windows, the pool size) comes
-from the probe's ``params`` in the assignment file, with the defaults named
-in each docstring.  Each probe depends on ``echo/one-message``, so a hung
+Every number a probe uses (clients, rounds, windows, the pool size) is one
+of its declared parameters (:class:`~grader.probes.registry.Param`), which an
+assignment file may override.  Each probe depends on ``echo/one-message``, so a hung
 server is reported once and the rest are skipped; every wait is bounded by a
 deadline from the context.  The "silent client" requirement is
 ``concurrency/second-client`` in :mod:`grader.probes.stream`, which labs 2-4
@@ -34,7 +34,7 @@ from grader.net import Conn, ReadResult, reset_or_raise
 from grader.probes import queues
 from grader.probes.common import check_echo, echo_hint, printable, wait_for
 from grader.probes.crowd import Crowd, EchoClient
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt, mismatch
 
 SUITE = "stream-echo"
@@ -124,23 +124,27 @@ def _first_failed(crowd: Crowd) -> EchoClient | None:
 # -- many clients ----------------------------------------------------------------
 
 
-@probe(SUITE, "concurrency/many-clients", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "concurrency/many-clients", depends=(ECHO,), timeout=40.0, params=(
+    Param("clients", 100, "count", "clients connected at the same time"),
+    Param("rounds", 3, "count", "round trips per client"),
+    Param("seconds", 10.0, "seconds", "deadline for every round trip of every client"),
+    Param("hold", True, "", "each client holds its connection until all are done")))
 def many_clients(ctx: ProbeContext) -> None:
-    """100 clients connected at the same time each complete 3 round trips before a deadline (10 s).
+    """{clients} clients connected at the same time each complete {rounds} round trips within {seconds}.
 
     All clients connect first, then all talk at once; each message goes out
     as soon as the echo of the previous one is back.  Each client keeps its
     connection open until every client is done, so the server must serve
     them all at the same time (with ``hold = false`` a client closes as soon
     as it is done: a pool server then serves the clients beyond its size as
-    others leave).  Params: ``clients``, ``rounds``, ``seconds``, ``hold``.
-    Source: LABS.md labs 2-4 ("serves many clients at once").
+    others leave).
+    Source: docs/labs.md §2-§4 ("serves many clients at once").
     """
     _raw_echo(ctx)
-    count = int(ctx.params.get("clients", 100))
-    rounds = int(ctx.params.get("rounds", 3))
-    seconds = float(ctx.params.get("seconds", 10.0))
-    hold = bool(ctx.params.get("hold", True))
+    count = ctx.param_int("clients")
+    rounds = ctx.param_int("rounds")
+    seconds = ctx.param_float("seconds")
+    hold = ctx.param_bool("hold")
     conns = _connect_many(ctx, count)
     ctx.log(f"{count} clients connected; each sends {rounds} messages"
             f"{', holding its connection' if hold else ''}")
@@ -181,25 +185,28 @@ def many_clients(ctx: ProbeContext) -> None:
 # -- one client that never reads -----------------------------------------------
 
 
-@probe(SUITE, "concurrency/non-reading-client", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "concurrency/non-reading-client", depends=(ECHO,), timeout=40.0, params=(
+    Param("max_bytes", 64 * MIB, "bytes", "most the non-reading client writes"),
+    Param("stall", 0.5, "seconds", "time without progress that ends its writing"),
+    Param("rounds", 5, "count", "round trips the other client must complete")))
 def non_reading_client(ctx: ProbeContext) -> None:
     """A client that sends a lot and never reads its echo blocks nobody: another client is still served.
 
     The first client writes until the server stops taking its bytes (on
-    loopback 8 MiB or more; at most ``max_bytes``, 64 MiB) and never reads,
-    so the echo owed to it backs up.  Then a second client must get 5 round trips done
+    loopback 8 MiB or more; at most {max_bytes}) and never reads,
+    so the echo owed to it backs up.  Then a second client must get {rounds} round trips done
     before the reply deadline, and once the first client has reset its
     connection, one more.  A select()/poll() server needs non-blocking
     sockets and per-client output queues (a blocking send() waits for the
     slow reader and stalls everyone); a threaded server must not hold a
-    shared lock while sending.  Params: ``max_bytes``, ``stall`` (seconds
-    without progress that end the first client's writing), ``rounds``.
-    Source: LABS.md labs 2-3.
+    shared lock while sending.  The first client stops writing after {stall}
+    without progress.
+    Source: docs/labs.md §2-§3.
     """
     _raw_echo(ctx)
-    cap = int(ctx.params.get("max_bytes", 64 * MIB))
-    stall = float(ctx.params.get("stall", 0.5))
-    rounds = int(ctx.params.get("rounds", 5))
+    cap = ctx.param_int("max_bytes")
+    stall = ctx.param_float("stall")
+    rounds = ctx.param_int("rounds")
     hog = ctx.connect(rcvbuf=64 * 1024)  # a small window: its echo backs up at once
     other = ctx.connect()
     crowd = Crowd()
@@ -272,19 +279,20 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
 # -- two clients, interleaved ------------------------------------------------------
 
 
-@probe(SUITE, "concurrency/interleaved", depends=(ECHO,))
+@probe(SUITE, "concurrency/interleaved", depends=(ECHO,), params=(
+    Param("rounds", 5, "count", "rounds of interleaved messages"),
+    Param("gap", 0.002, "seconds", "pause between the pieces")))
 def interleaved(ctx: ProbeContext) -> None:
     """Messages from two clients, written in alternating pieces, each come back only to their sender.
 
-    Five rounds: the first half of client A's message, the first half of
-    B's, the rest of A's, the rest of B's (separate segments, 2 ms apart);
-    then A must read exactly its message and B exactly its own.  Params:
-    ``rounds``, ``gap`` (seconds).  Source: LABS.md labs 2-4 (the per-client
+    {rounds} rounds: the first half of client A's message, the first half of
+    B's, the rest of A's, the rest of B's (separate segments, {gap} apart);
+    then A must read exactly its message and B exactly its own.  Source: docs/labs.md §2-§4 (the per-client
     state of a concurrent server).
     """
     _raw_echo(ctx)
-    rounds = int(ctx.params.get("rounds", 5))
-    gap = float(ctx.params.get("gap", 0.002))
+    rounds = ctx.param_int("rounds")
+    gap = ctx.param_float("gap")
     letters = b"abcdefghijklmnopqrstuvwxyz"
     with ctx.connect(nodelay=True) as first, ctx.connect(nodelay=True) as second:
         pair = ((b"A", first), (b"b", second))
@@ -342,24 +350,26 @@ def _judge_interleaved(turn: int, pair: tuple[tuple[bytes, Conn], ...],
 # -- half-close with output still queued ----------------------------------------
 
 
-@probe(SUITE, "concurrency/half-close-queued", depends=(ECHO,), timeout=30.0)
+@probe(SUITE, "concurrency/half-close-queued", depends=(ECHO,), timeout=30.0, params=(
+    Param("bytes", 32 * MIB, "bytes", "size of the payload"),
+    Param("settle", 0.5, "seconds", "longest wait for a server that stopped reading")))
 def half_close_queued(ctx: ProbeContext) -> None:
     """A half-close (SHUT_WR) that arrives while the echo is still queued: all of it comes back, then FIN.
 
-    The client writes 32 MiB, reading only when the server stops taking its
+    The client writes {bytes}, reading only when the server stops taking its
     bytes, so the server's output backs up; then it half-closes and, without
     reading, waits until the server has read all its bytes and the FIN (or
-    ``settle`` seconds, 0.5, for a server that stopped reading): the server
+    {settle}, for a server that stopped reading): the server
     meets the FIN with output still queued.  Then the client reads to EOF.
     A select()/poll() loop that closes the socket in the read phase loses
     what was queued, and one that still uses that socket in the write phase
-    crashes (KeyError, bad file descriptor).  Params: ``bytes``, ``settle``.
-    Source: LABS.md lab 3 ("a socket closed in the read loop is still used
-    in the write loop"), lab 1 (finish sending, then close).
+    crashes (KeyError, bad file descriptor).
+    Source: docs/labs.md §3 ("a socket closed in the read loop is still used
+    in the write loop"); docs/labs.md §1 ("finish sending whatever is still pending and close").
     """
     _raw_echo(ctx)
-    size = int(ctx.params.get("bytes", 32 * MIB))
-    settle = float(ctx.params.get("settle", 0.5))
+    size = ctx.param_int("bytes")
+    settle = ctx.param_float("settle")
     payload = printable(ctx.rng, size)
     with ctx.connect(rcvbuf=64 * 1024) as conn:
         got, end = _write_under_backpressure(conn, payload,
@@ -490,17 +500,18 @@ def _serve_and_hold(ctx: ProbeContext, count: int) -> Crowd:
     return crowd
 
 
-@probe(SUITE, "process/single-threaded", depends=(ECHO,))
+@probe(SUITE, "process/single-threaded", depends=(ECHO,), params=(
+    Param("clients", 5, "count", "clients served at once"),
+    Param("max_threads", 1, "count", "threads the server may run")))
 def single_threaded(ctx: ProbeContext) -> None:
-    """While it serves 5 clients at once, a select()/poll() server stays one process with one thread.
+    """Serving {clients} clients at once, a select()/poll() server is one process of {max_threads} thread(s).
 
-    Observed from /proc while the clients are connected and served.  Params:
-    ``clients``, ``max_threads`` (1).  Source: LABS.md lab 3 ("single
-    thread with select()/poll()").
+    Observed from /proc while the clients are connected and served.  Source: docs/labs.md §3 ("Everything
+    happens in a single thread").
     """
     _raw_echo(ctx)
-    count = int(ctx.params.get("clients", 5))
-    limit = int(ctx.params.get("max_threads", 1))
+    count = ctx.param_int("clients")
+    limit = ctx.param_int("max_threads")
     crowd = _serve_and_hold(ctx, count)
     try:
         stats = ctx.stats()
@@ -521,9 +532,9 @@ def single_threaded(ctx: ProbeContext) -> None:
 
 def _pool_size(ctx: ProbeContext) -> int:
     """The pool size N: the ``workers`` param, else the extra argv word at ``workers_argument``."""
-    if "workers" in ctx.params:
-        return int(ctx.params["workers"])
-    position = int(ctx.params.get("workers_argument", 0))
+    if ctx.param_int("workers"):
+        return ctx.param_int("workers")
+    position = ctx.param_int("workers_argument")
     try:
         return int(ctx.extra[position])
     except (IndexError, ValueError):
@@ -531,25 +542,30 @@ def _pool_size(ctx: ProbeContext) -> int:
                          f"{list(ctx.extra)} is not a number and no 'workers' param is set") from None
 
 
-@probe(SUITE, "process/bounded-threads", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "process/bounded-threads", depends=(ECHO,), timeout=40.0, params=(
+    Param("clients", 100, "count", "clients connected at once"),
+    Param("slack", 2, "count", "threads allowed beyond the pool size"),
+    Param("window", 0.5, "seconds", "measurement window for the thread count"),
+    Param("seconds", 10.0, "seconds", "deadline for serving every waiting client"),
+    Param("workers", 0, "count", "the pool size N (0: read it from the extra arguments)"),
+    Param("workers_argument", 0, "count", "which extra argument is N")))
 def bounded_threads(ctx: ProbeContext) -> None:
-    """With 100 clients connected a pool of N workers runs at most N + 2 threads; the rest wait.
+    """With {clients} clients connected a pool of N workers runs at most N + {slack} threads; the rest wait.
 
-    All 100 clients connect and send one message while holding their
+    All {clients} clients connect and send one message while holding their
     connections.  At least N must be served at once; over a measurement
-    window (0.5 s) the thread count, sampled from /proc, must stay within
-    N + ``slack``, and no client may be closed or reset; then the clients
+    window ({window}) the thread count, sampled from /proc, must stay within
+    N + {slack}, and no client may be closed or reset; then the clients
     leave one by one as served and every waiting client must be served in
-    turn within ``seconds`` (10 s).  N is the extra argument the server is
-    started with.  Params: ``clients``, ``slack``, ``window``, ``seconds``,
-    ``workers`` or ``workers_argument``.  Source: LABS.md lab 4.
+    turn within {seconds}.  N is the extra argument the server is
+    started with (or the ``workers`` param).  Source: docs/labs.md §4.
     """
     _raw_echo(ctx)
     workers = _pool_size(ctx)
-    count = int(ctx.params.get("clients", 100))
-    slack = int(ctx.params.get("slack", 2))
-    window = float(ctx.params.get("window", 0.5))
-    seconds = float(ctx.params.get("seconds", 10.0))
+    count = ctx.param_int("clients")
+    slack = ctx.param_int("slack")
+    window = ctx.param_float("window")
+    seconds = ctx.param_float("seconds")
     bound = workers + slack
     peak = [0]
 
@@ -614,17 +630,18 @@ def _judge_pool(crowd: Crowd, count: int, workers: int, at_once: int) -> None:
         )
 
 
-@probe(SUITE, "process/threads-freed", depends=(ECHO,), lane="threads")
+@probe(SUITE, "process/threads-freed", depends=(ECHO,), lane="threads",
+       params=(Param("clients", 20, "count", "clients served at once, then gone"),))
 def threads_freed(ctx: ProbeContext) -> None:
     """When its clients leave, the server's thread count returns to what it was before they came.
 
-    20 clients connect and are served at once, then all close; within the
+    {clients} clients connect and are served at once, then all close; within the
     reply deadline the thread count (from /proc) must be back to its value
-    before they came.  Params: ``clients``.  Source: LABS.md lab 2 (thread
+    before they came.  Source: docs/labs.md §2 (thread
     per client: a thread ends with its client).
     """
     _raw_echo(ctx)
-    count = int(ctx.params.get("clients", 20))
+    count = ctx.param_int("clients")
     baseline = ctx.stats().threads  # a lane of its own: no client has come yet
     crowd = _serve_and_hold(ctx, count)
     try:

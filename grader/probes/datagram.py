@@ -13,7 +13,7 @@ registers the shared probes under the suite:
   was sent to.  Every other probe depends on it: it is what proves that the
   server answers, since UDP has no connection to accept;
 - ``robustness/many-clients``: several clients at once each get their own
-  reply (LABS.md lab 6, "many clients");
+  reply (docs/labs.md §6, "many clients");
 - ``resources/idle-cpu``: no busy loop while idle (its own lane).
 
 :func:`check_reply` (one request, one judged reply) is public for the
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from grader.context import ProbeContext
 from grader.events import Overflow, Reset, Timeout
 from grader.probes.common import register_startup
-from grader.probes.generic import measure_idle_cpu
-from grader.probes.registry import REGISTRY
+from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
+from grader.probes.registry import REGISTRY, Param
 from grader.udp import DatagramResult, UdpPeer
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
@@ -56,7 +56,7 @@ class DatagramLab:
     ``request(ctx, i)`` is the i-th sample request (distinct for distinct
     i); ``reply(ctx, request)`` is the reply a correct server sends;
     ``hint`` explains a wrong reply; ``source`` names the lab in
-    requirement texts (e.g. ``"LABS.md lab 6"``).
+    requirement texts (e.g. ``"docs/labs.md §6"``).
     """
 
     suite: str
@@ -139,7 +139,7 @@ def _startup(lab: DatagramLab) -> None:
     register_startup(lab.suite, name=STARTUP, doc=(
         "The server starts and binds a UDP socket on the host and port given on its command "
         "line before the startup deadline (observed from its sockets; no datagram is spent). "
-        "Source: LABS.md, 'How programs are started'."))
+        "Source: docs/labs.md (\"Starting programs\")."))
 
 
 def _one_datagram(lab: DatagramLab) -> None:
@@ -173,7 +173,7 @@ def _one_datagram(lab: DatagramLab) -> None:
 
 def _many_clients(lab: DatagramLab) -> None:
     def probe(ctx: ProbeContext) -> None:
-        count = int(ctx.params.get("clients", 5))
+        count = ctx.param_int("clients")
         with ExitStack() as stack:
             clients = [stack.enter_context(peer(ctx)) for _ in range(count)]
             requests = [lab.request(ctx, 100 + index) for index in range(count)]
@@ -207,11 +207,12 @@ def _many_clients(lab: DatagramLab) -> None:
             )
 
     probe.__doc__ = (
-        "Five clients (separate sockets and ports) send a datagram each before reading: each "
+        "{clients} clients (separate sockets and ports) send a datagram each before reading: each "
         f"gets its own reply, and only that. Source: {lab.source} (replies go to each "
         "sender's own address)."
     )
-    REGISTRY.probe(lab.suite, MANY_CLIENTS, depends=(lab.base,))(probe)
+    REGISTRY.probe(lab.suite, MANY_CLIENTS, depends=(lab.base,),
+                   params=(Param("clients", 5, "count", "clients sending at once"),))(probe)
 
 
 def _idle_cpu(lab: DatagramLab) -> None:
@@ -221,8 +222,9 @@ def _idle_cpu(lab: DatagramLab) -> None:
         measure_idle_cpu(ctx, "with no datagram to serve")
 
     probe.__doc__ = (
-        "No busy loop: under 5% CPU over an idle second after a datagram was answered "
-        f"(block in recvfrom() or select()). Source: {lab.source}; LABS.md lab 3 "
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness after a datagram was answered "
+        f"(block in recvfrom() or select()). Source: {lab.source}; docs/labs.md §3 "
         "(\"busy loop while idle\")."
     )
-    REGISTRY.probe(lab.suite, IDLE_CPU, depends=(lab.base,), lane="idle")(probe)
+    REGISTRY.probe(lab.suite, IDLE_CPU, depends=(lab.base,), lane="idle",
+                   params=IDLE_PARAMS)(probe)

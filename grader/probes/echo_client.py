@@ -1,4 +1,4 @@
-"""Probes for TCP echo clients (suite ``echo-client``; LABS.md lab 14).
+"""Probes for TCP echo clients (suite ``echo-client``; docs/labs.md §14).
 
 Theory of operation: the grader is the server.  Each probe opens a fresh
 listener, starts the client as ``ENTRY HOST PORT MESSAGE``, plays one kind
@@ -15,7 +15,7 @@ import time
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Reset
 from grader.net import Conn, refusing_port
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
 SUITE = "echo-client"
@@ -113,7 +113,7 @@ def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = N
 def prints_echo(ctx: ProbeContext) -> None:
     """The client sends exactly the message, prints the echo on stdout and exits 0.
 
-    Source: LABS.md lab 14.
+    Source: docs/labs.md §14.
     """
     message = _message(ctx, 40)
     run, _ = _serve(ctx, message)
@@ -125,7 +125,7 @@ def prints_echo(ctx: ProbeContext) -> None:
 def slow_echo(ctx: ProbeContext) -> None:
     """The echo arrives one byte at a time with gaps: the client still prints the whole message.
 
-    Source: LABS.md lab 14 ("however it is split").
+    Source: docs/labs.md §14 ("however the echo is split").
     """
     message = _message(ctx, 32)
     run, _ = _serve(ctx, message, echo_chunks=[1] * len(message), gap=0.005)
@@ -145,7 +145,7 @@ def clean_close(ctx: ProbeContext) -> None:
 
     A 3,000-byte echo sent in one write: a client that reads once and closes
     leaves data unread, and the kernel answers its close with RST.
-    Source: LABS.md lab 14 ("close cleanly (FIN, no reset, nothing left unread)").
+    Source: docs/labs.md §14 ("close cleanly (FIN, no reset, nothing left unread)").
     """
     message = _message(ctx, 3000)
     run, _ = _serve(ctx, message)
@@ -179,7 +179,7 @@ def _expect_clean_error(ctx: ProbeContext, run: ClientRun, situation: str) -> No
 def refused(ctx: ProbeContext) -> None:
     """With nothing listening, the client exits non-zero with one line on stderr: no traceback, no hang.
 
-    Source: LABS.md lab 14 ("Connection refused").
+    Source: docs/labs.md §14 ("If the connection is refused").
     """
     with refusing_port(ctx.launcher.listen_host) as port:
         program = ctx.start_client(port=port, message="anyone there?")
@@ -192,7 +192,7 @@ def closed_early(ctx: ProbeContext) -> None:
     """A server that accepts and closes without replying: the client exits non-zero with one line on stderr.
 
     No traceback and no hang (a loop that ignores recv() == b'' spins forever).
-    Source: LABS.md lab 14 ("a server that closes early").
+    Source: docs/labs.md §14 ("a server that closes early").
     """
     listener = ctx.listen()
     program = ctx.start_client(port=listener.getsockname()[1], message="hello?")
@@ -205,15 +205,16 @@ def closed_early(ctx: ProbeContext) -> None:
     _expect_clean_error(ctx, run, "server closed without replying")
 
 
-@probe(SUITE, "partial/large-message", depends=(BASIC,), timeout=30.0)
+@probe(SUITE, "partial/large-message", depends=(BASIC,), timeout=30.0,
+       params=(Param("bytes", 120 * 1024, "bytes", "size of the message (argv caps one word at 128 KiB)"),))
 def large_message(ctx: ProbeContext) -> None:
-    """A 120 KiB message while the server reads slowly: every byte arrives and is printed.
+    """A {bytes} message while the server reads slowly: every byte arrives and is printed.
 
     The largest message argv carries (Linux caps one argument at 128 KiB).
     The grader's small receive window and segment size make the client's
-    send buffer fill, so send() without sendall() loses data. Source: LABS.md lab 14.
+    send buffer fill, so send() without sendall() loses data. Source: docs/labs.md §14.
     """
-    size = int(ctx.params.get("bytes", 120 * 1024))
+    size = ctx.param_int("bytes")
     alphabet = "abcdefghijklmnopqrstuvwxyz"
     message = "".join(ctx.rng.choice(alphabet) for _ in range(size))
     listener = ctx.listen()

@@ -1,4 +1,4 @@
-"""Probes for the file-transfer (upload) server (suite ``file-transfer``; LABS.md lab 10).
+"""Probes for the file-transfer (upload) server (suite ``file-transfer``; docs/labs.md §10).
 
 Theory of operation: the grader is the client and also the owner of the
 server's storage folder.  The assignment starts the server with the
@@ -32,11 +32,11 @@ from grader.events import Closed, Done, Event, Reset, Timeout
 from grader.net import Conn, ReadResult
 from grader.probes import generic
 from grader.probes.common import printable, register_startup, wait_for
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
 SUITE = "file-transfer"
-SOURCE = "LABS.md lab 10"
+SOURCE = "docs/labs.md §10"
 TEXT = "upload/text-file"
 
 register_startup(SUITE)
@@ -47,7 +47,7 @@ probe = REGISTRY.probe
 
 
 def protocol(ctx: ProbeContext) -> upload.Protocol:
-    """The assignment's upload protocol (defaults: LABS.md lab 10); ProbeError if invalid."""
+    """The assignment's upload protocol (defaults: docs/labs.md §10); ProbeError if invalid."""
     table = ctx.protocol
     try:
         return upload.Protocol(
@@ -209,19 +209,20 @@ def _text(ctx: ProbeContext, lines: int) -> bytes:
 def text_file(ctx: ProbeContext) -> None:
     """A small text file is stored under its name with exactly its bytes, and the reply is OK.
 
-    Source: LABS.md lab 10.
+    Source: docs/labs.md §10.
     """
     with ctx.connect() as conn:
         upload_ok(ctx, conn, "notes.txt", _text(ctx, 40), what="text file")
 
 
-@probe(SUITE, "upload/binary-20mib", depends=(TEXT,), timeout=60.0)
+@probe(SUITE, "upload/binary-20mib", depends=(TEXT,), timeout=60.0,
+       params=(Param("bytes", 20 * 1024 * 1024, "bytes", "size of the file"),))
 def binary_file(ctx: ProbeContext) -> None:
-    """A 20 MiB binary file (the 'bytes' param) is stored intact: same size and SHA-256 on disk.
+    """A {bytes} binary file is stored intact: same size and SHA-256 on disk.
 
-    Source: LABS.md lab 10 (any content; recv() returns what has arrived, not SIZE bytes).
+    Source: docs/labs.md §10 (any content; recv() returns what has arrived, not SIZE bytes).
     """
-    size = int(ctx.params.get("bytes", 20 * 1024 * 1024))
+    size = ctx.param_int("bytes")
     with ctx.connect() as conn:
         upload_ok(ctx, conn, "random.bin", ctx.rng.randbytes(size), what="binary file",
                   wait=max(ctx.reply_timeout, 30.0))
@@ -229,7 +230,7 @@ def binary_file(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "upload/empty-file", depends=(TEXT,))
 def empty_file(ctx: ProbeContext) -> None:
-    """An empty file (size 0) is stored as an empty file, and the reply is OK. Source: LABS.md lab 10."""
+    """An empty file (size 0) is stored as an empty file, and the reply is OK. Source: docs/labs.md §10."""
     with ctx.connect() as conn:
         upload_ok(ctx, conn, "empty.txt", b"", what="empty file")
 
@@ -238,7 +239,7 @@ def empty_file(ctx: ProbeContext) -> None:
 def non_ascii_name(ctx: ProbeContext) -> None:
     """A file name with non-ASCII characters is stored under exactly that (UTF-8) name.
 
-    Source: LABS.md lab 10 ("the file name (UTF-8)").
+    Source: docs/labs.md §10 ("the file name, UTF-8 encoded").
     """
     name = "caf\u00e9 \u65e5\u672c\u8a9e \u00fcber-\u00f1.txt"
     with ctx.connect() as conn:
@@ -296,8 +297,8 @@ def traversal(ctx: ProbeContext) -> None:
 
     The probe checks the file system around the folder.  The absolute name
     points into the grader's own temporary tree (like '/etc/x', but
-    harmless).  Source: LABS.md lab 10 ("Names that leave the folder ... are
-    refused and nothing is written outside it").
+    harmless).  Source: docs/labs.md §10 ("Names that leave the folder are
+    refused"; "Nothing is written outside the folder, ever").
     """
     absolute = str(folder(ctx).parent / unique(ctx, "absolute"))
     for name, label in (("../" + unique(ctx, "dotdot"), "a '../' name"),
@@ -311,8 +312,8 @@ def traversal(ctx: ProbeContext) -> None:
 def separators(ctx: ProbeContext) -> None:
     """Names with a path separator ('sub/x', './x') get ERR even when they stay inside the folder.
 
-    Source: LABS.md lab 10 ("Names that leave the folder (.., absolute
-    paths, separators) are refused").
+    Source: docs/labs.md §10 ("Names that leave the folder are refused: ..,
+    absolute paths and path separators").
     """
     for name, label in (("./" + unique(ctx, "dot"), "a './' name"),
                         ("sub/" + unique(ctx, "inner"), "a 'sub/' name")):
@@ -329,7 +330,7 @@ def cut_short(ctx: ProbeContext) -> None:
 
     A partial file under the final name looks complete to anyone listing
     the folder: receive into a temporary name and rename when whole.
-    Source: LABS.md lab 10 ("an upload cut short leaves no file that looks complete").
+    Source: docs/labs.md §10 ("An upload cut short must not leave a file that looks complete").
     """
     name = unique(ctx, "partial", ".bin")
     proto = protocol(ctx)
@@ -368,7 +369,7 @@ def three_uploads(ctx: ProbeContext) -> None:
     """Three uploads at once: the third completes and is answered while the first two are still
     in progress, and all three are stored intact.
 
-    Source: LABS.md lab 10 (three uploads at once); a teacher whose course
+    Source: docs/labs.md §10 (three uploads at once); a teacher whose course
     does not require concurrency marks this probe informational.
     """
     proto = protocol(ctx)
@@ -409,8 +410,8 @@ def three_uploads(ctx: ProbeContext) -> None:
 def split_header(ctx: ProbeContext) -> None:
     """An upload whose header arrives one byte per segment (TCP_NODELAY, 2 ms gaps) is stored intact.
 
-    recv(4) may return fewer than 4 bytes.  Source: LABS.md lab 10 (the
-    header's fields are bytes in a stream, not separate messages).
+    recv(4) may return fewer than 4 bytes.  Source: docs/labs.md §10 ("The
+    header's fields are bytes on a stream, not separate messages").
     """
     name = unique(ctx, "split")
     proto = protocol(ctx)

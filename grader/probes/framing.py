@@ -1,4 +1,4 @@
-"""Framing probes for the framing echo servers (suite ``stream-echo``; LABS.md lab 9).
+"""Framing probes for the framing echo servers (suite ``stream-echo``; docs/labs.md §9).
 
 Theory of operation: the general echo probes of :mod:`grader.probes.stream`
 already run in every framing through :mod:`grader.probes.adapter`; the
@@ -32,7 +32,7 @@ from grader.probes.adapter import (
     require,
 )
 from grader.probes.common import echo_hint, judge_echo, wait_for
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.probes.stream import ECHO, SUITE
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
@@ -90,7 +90,7 @@ def split_header(ctx: ProbeContext) -> None:
     then the other 15; then two halves.  Each segment is sent only once the
     server has read the previous one (TCP_NODELAY; the grader watches the
     server's receive queue), so recv(4) or recv(16) does return fewer bytes.
-    Source: LABS.md lab 9 ("recv(4) assumed to return 4 bytes").
+    Source: docs/labs.md §9 ("Assuming recv(4) returns 4 bytes").
     """
     adapter = require(ctx, *STREAMING)
     with ctx.connect(nodelay=True) as conn:
@@ -127,7 +127,7 @@ def coalesced_frames(ctx: ProbeContext) -> None:
 
     One recv() can hold several messages and the start of the next: a server
     must answer every complete message in its buffer and keep the rest.
-    Source: LABS.md lab 9 ("coalesced lines").
+    Source: docs/labs.md §9 ("coalesced lines").
     """
     adapter = require(ctx, *STREAMING)
     sizes = [1, 3, 16, 100, 7, 500, 2, 16, 60, 9]
@@ -155,7 +155,7 @@ def zero_length(ctx: ProbeContext) -> None:
 
     Length-prefix: a header of 0 and no payload; delimiter: an empty line;
     close: a half-close with no request (the reply is empty, then the close).
-    Source: LABS.md lab 9.
+    Source: docs/labs.md §9.
     """
     adapter = require(ctx, "length-prefix", "delimiter", "close")
     if not adapter.streaming:
@@ -190,15 +190,16 @@ def _empty_request(ctx: ProbeContext, adapter: Adapter) -> None:
                           evidence=exc.evidence) from None
 
 
-@probe(SUITE, "framing/one-mib-frame", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "framing/one-mib-frame", depends=(ECHO,), timeout=40.0,
+       params=(Param("bytes", MIB, "bytes", "size of the message"),))
 def one_mib_frame(ctx: ProbeContext) -> None:
-    """One 1 MiB message comes back whole (the grader reads while it writes).
+    """One {bytes} message comes back whole (the grader reads while it writes).
 
     Length-prefix: a header of 1048576 then the payload; delimiter: a 1 MiB
-    line; close: a 1 MiB request.  Source: LABS.md lab 9.
+    line; close: a 1 MiB request.  Source: docs/labs.md §9.
     """
     adapter = require(ctx, "length-prefix", "delimiter", "close")
-    size = int(ctx.params.get("bytes", MIB))
+    size = ctx.param_int("bytes")
     wire = adapter.frame(adapter.payload(ctx.rng, size))
     with ctx.connect() as conn:
         result = adapter.bulk(conn, wire, deadline=ctx.reply_deadline(max(ctx.reply_timeout, 30.0)),
@@ -229,23 +230,26 @@ def _rss(ctx: ProbeContext, when: str) -> int:
             evidence=exc.evidence) from None
 
 
-@probe(SUITE, "framing/huge-length-header", depends=(ECHO,), lane="memory", timeout=20.0)
+@probe(SUITE, "framing/huge-length-header", depends=(ECHO,), lane="memory", timeout=20.0,
+       params=(Param("claim", 2**32 - 1, "bytes", "the length the header claims (capped by "
+                     "the header's width)"),
+               Param("max_growth_mb", 64.0, "", "MiB the server's memory may grow by")))
 def huge_length_header(ctx: ProbeContext) -> None:
-    """A header claiming 4 GiB gets the connection closed, without a large allocation.
+    """A header claiming {claim} gets the connection closed, without a large allocation.
 
     The grader sends a length header of 4294967295 and nothing else, then
     samples the server's resident memory (its whole process tree) until the
     server closes that connection: it must close (FIN or RST) within the
-    reply timeout, grow by less than 64 MiB, and serve the next client.  A
+    reply timeout, grow by less than {max_growth_mb} MiB, and serve the next client.  A
     close caused by a failed allocation (a MemoryError on stderr, when a
     memory cap stopped it) fails: the cap, not the server, refused.
-    Source: LABS.md lab 9 ("no upper bound").
+    Source: docs/labs.md §9 ("no upper bound").
     """
     adapter = require(ctx, "length-prefix")
     assert isinstance(adapter, LengthPrefixAdapter)
     codec: codecs.LengthPrefix = adapter.codec
-    claim = min(int(ctx.params.get("claim", 2**32 - 1)), 256**codec.header_bytes - 1)
-    limit = int(float(ctx.params.get("max_growth_mb", 64)) * MIB)
+    claim = min(ctx.param_int("claim"), 256**codec.header_bytes - 1)
+    limit = int(ctx.param_float("max_growth_mb") * MIB)
     with ctx.connect() as warm:  # the threads and buffers of a served client are in the baseline
         adapter.check(ctx, warm, b"before the huge header")
     before = _rss(ctx, "after a normal message")
@@ -279,6 +283,11 @@ def huge_length_header(ctx: ProbeContext) -> None:
     evidence = Evidence(sent=excerpt(codec.header(claim)), transport=end.describe(),
                         details=(figures,))
     attempted = _memory_error_since(ctx, stderr_before)
+    if not attempted and isinstance(end, Closed | Reset):
+        # A thread that dies of the MemoryError closes its socket while the exception unwinds
+        # and prints the traceback only after: the close can be seen before the stderr.
+        attempted = wait_for(lambda: _memory_error_since(ctx, stderr_before) or None,
+                             deadline=min(ctx.deadline, time.monotonic() + STDERR_GRACE)) or ""
     if attempted:
         # A cap (RLIMIT_AS locally) stopped the allocation, and the failed attempt closed the
         # connection: that close is not a refusal, and must not pass for one.
@@ -308,6 +317,10 @@ def huge_length_header(ctx: ProbeContext) -> None:
                           evidence=exc.evidence) from None
 
 
+#: Seconds ``huge-length-header`` waits, after a close, for a MemoryError traceback on stderr.
+STDERR_GRACE = 1.0
+
+
 def _stderr_seen(ctx: ProbeContext) -> int:
     """Bytes the server has written to stderr so far."""
     return ctx.program.output().stderr_total if ctx.program is not None else 0
@@ -331,7 +344,7 @@ def truncated_frame(ctx: ProbeContext) -> None:
     The grader sends 16-byte content framed, minus its last 6 bytes (half a
     payload, a line without its newline, 10 bytes of a block), then
     half-closes.  Whatever the server sends back, it must close that
-    connection and serve the next client.  Source: LABS.md lab 9.
+    connection and serve the next client.  Source: docs/labs.md §9.
     """
     adapter = require(ctx, *STREAMING)
     wire = adapter.frame(adapter.payload(ctx.rng, 16))
@@ -365,8 +378,9 @@ def reply_after_half_close(ctx: ProbeContext) -> None:
 
     The request is everything up to the half-close, so a reply before it
     answers a request the server has not seen the end of.  The grader waits
-    the reply timeout for premature data, then half-closes.  Source: LABS.md
-    lab 9 ("the request is everything up to the client's half-close").
+    the reply timeout for premature data, then half-closes.  Source: docs/labs.md
+    §9 ("the request is everything
+    the client sends before its half-close").
     """
     adapter = require(ctx, "close")
     wire = adapter.frame(b"request, then wait: " + adapter.payload(ctx.rng, 40))

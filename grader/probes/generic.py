@@ -27,7 +27,7 @@ from grader.launch.base import tcp_states
 from grader.net import Conn
 from grader.probes import queues
 from grader.probes.common import wait_for
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
 #: One complete, valid exchange on ``conn``; the int numbers the session (for payloads).
@@ -45,6 +45,9 @@ RESET_BEFORE_REPLY = "robustness/reset-before-reply"
 RESET_DURING_REPLY = "robustness/reset-during-reply"
 #: Every shared probe, in registration order (the reset probes need their ServerLab hooks).
 ALL = (CLOSES_AFTER_REPLY, CLIENT_RESET, SEQUENTIAL, NO_FD_LEAK, IDLE_CPU, IDLE_CPU_CLIENT)
+#: The parameters of every idle-CPU probe (:func:`measure_idle_cpu`).
+IDLE_PARAMS = (Param("seconds", 1.0, "seconds", "length of the idle window"),
+               Param("max_cpu", 0.05, "share", "most CPU the program may use while idle"))
 #: Bytes of the reply already read when ``reset-during-reply`` resets.
 DURING_REPLY_READ = 64 * 1024
 #: Seconds the server's queues must stand still before ``reset-during-reply`` resets.
@@ -55,7 +58,7 @@ SETTLE = 0.05
 class ServerLab:
     """How a suite's clients talk, for the shared probes.
 
-    ``source`` names the lab in requirement texts (e.g. ``"LABS.md lab 8"``);
+    ``source`` names the lab in requirement texts (e.g. ``"docs/labs.md §8"``);
     ``depends`` are the suite's probes that must pass first (its basic
     request); ``sequential_count`` is the default number of clients of
     ``robustness/sequential-clients`` (the probe's ``count`` param overrides).
@@ -112,9 +115,9 @@ def close_wait(ctx: ProbeContext) -> int:
 
 
 def measure_idle_cpu(ctx: ProbeContext, label: str) -> None:
-    """Fail when the server uses over ``max_cpu`` (param, default 5%) CPU over ``seconds`` (1.0)."""
-    window = float(ctx.params.get("seconds", 1.0))
-    limit = float(ctx.params.get("max_cpu", 0.05))
+    """Fail when the server uses over ``max_cpu`` CPU over ``seconds`` (the probe's :data:`IDLE_PARAMS`)."""
+    window = ctx.param_float("seconds")
+    limit = ctx.param_float("max_cpu")
     before = ctx.stats().cpu_seconds
     started = time.monotonic()
     time.sleep(window)  # the measurement window itself, not a readiness wait
@@ -190,7 +193,11 @@ def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
         func, doc, timeout, lane = makers[name](lab)
         func.__doc__ = doc
         depends = (*lab.depends, *lab.bulk_depends) if name == RESET_DURING_REPLY else lab.depends
-        REGISTRY.probe(lab.suite, name, depends=depends, timeout=timeout, lane=lane)(func)
+        params = (IDLE_PARAMS if name in (IDLE_CPU, IDLE_CPU_CLIENT) else
+                  (Param("count", lab.sequential_count, "count", "clients, one after another"),)
+                  if name == SEQUENTIAL else ())
+        REGISTRY.probe(lab.suite, name, depends=depends, timeout=timeout, lane=lane,
+                       params=params)(func)
 
 
 #: A shared probe for one suite: (function, requirement text, timeout in s, lane).
@@ -228,7 +235,7 @@ def _client_reset(lab: ServerLab) -> _Made:
 
     return probe, (
         "A client that resets its connection mid-request (SO_LINGER 0, RST) leaves the server "
-        f"serving the next client. Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+        f"serving the next client. Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
     ), 10.0, "main"
 
 
@@ -283,7 +290,7 @@ def _reset_before_reply(lab: ServerLab) -> _Made:
         "serving the next client: the server reads the request, and the send of its reply "
         "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
         "the reset arrive, so the moment is the same on any machine. "
-        f"Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+        f"Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
     ), 10.0, "main"
 
 
@@ -341,13 +348,13 @@ def _reset_during_reply(lab: ServerLab) -> _Made:
         f"its queues stand still for {SETTLE:g} s (the server is blocked sending, or waits "
         "to send). The reply is larger than the kernel's largest send buffer (tcp_wmem, "
         "4 MiB by default). "
-        f"Source: {lab.source}; LABS.md lab 1 (\"dies on a client reset\")."
+        f"Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
     ), 20.0, "main"
 
 
 def _sequential(lab: ServerLab) -> _Made:
     def probe(ctx: ProbeContext) -> None:
-        count = int(ctx.params.get("count", lab.sequential_count))
+        count = ctx.param_int("count")
         farewell = _Farewell(lab)
         for index in range(count):
             try:
@@ -363,9 +370,9 @@ def _sequential(lab: ServerLab) -> _Made:
         ctx.log(f"{count} clients served")
 
     return probe, (
-        f"{lab.sequential_count:,} clients, one after another, are each served (the count is the "
-        f"probe's 'count' param). Source: {lab.source}; LABS.md lab 1 (\"one client after "
-        "another forever\")."
+        "{count} clients, one after another, are each served. "
+        f"Source: {lab.source}; docs/labs.md §1 (\"one client after "
+        "another, forever\")."
     ), 60.0, "main"
 
 
@@ -391,7 +398,7 @@ def _no_fd_leak(lab: ServerLab) -> _Made:
 
     return probe, (
         "No file descriptors leak: after 50 clients come and go the open-fd count returns to its "
-        f"start. Source: {lab.source}; LABS.md lab 1 (\"never closes\")."
+        f"start. Source: {lab.source}; docs/labs.md §1 (\"never closes\")."
     ), 10.0, "fds"
 
 
@@ -403,8 +410,8 @@ def _idle_cpu(lab: ServerLab) -> _Made:
         measure_idle_cpu(ctx, "with no client")
 
     return probe, (
-        "No busy loop: under 5% CPU over an idle second with no client connected (after one "
-        f"left). Source: {lab.source}; LABS.md lab 1 (\"spins on b'' at 100% CPU\")."
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with no client connected (after one "
+        f"left). Source: {lab.source}; docs/labs.md §1 (\"spins at 100% CPU\")."
     ), 10.0, "idle"
 
 
@@ -421,6 +428,6 @@ def _idle_cpu_client(lab: ServerLab) -> _Made:
                                        "out clients", evidence=exc.evidence) from None
 
     return probe, (
-        "No busy loop: under 5% CPU over an idle second with one connected, silent client, "
-        f"which is then served. Source: {lab.source}; LABS.md lab 3 (\"busy loop while idle\")."
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with one connected, silent client, "
+        f"which is then served. Source: {lab.source}; docs/labs.md §3 (\"busy loop while idle\")."
     ), 10.0, "idle-client"

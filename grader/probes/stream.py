@@ -1,4 +1,4 @@
-"""Probes for TCP echo servers (suite ``stream-echo``; LABS.md lab 1, reused by labs 2-4 and 9).
+"""Probes for TCP echo servers (suite ``stream-echo``; docs/labs.md §1, reused by §2-§4 and §9).
 
 Theory of operation: the grader is the client.  Each probe opens its own
 connections through the context, drives one requirement, and judges typed
@@ -25,8 +25,8 @@ from grader.net import Conn
 from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
 from grader.probes.common import echo_hint, printable, register_startup, wait_for
-from grader.probes.generic import close_wait, measure_idle_cpu
-from grader.probes.registry import REGISTRY
+from grader.probes.generic import IDLE_PARAMS, close_wait, measure_idle_cpu
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, mismatch
 
 SUITE = "stream-echo"
@@ -43,7 +43,7 @@ def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
 
 @probe(SUITE, ECHO, weight=2, depends=("startup/listens",))
 def one_message(ctx: ProbeContext) -> None:
-    """One message sent on a new connection comes back unchanged. Source: LABS.md lab 1, lab 9."""
+    """One message sent on a new connection comes back unchanged. Source: docs/labs.md §1, §9."""
     adapter = adapter_for(ctx)
     with ctx.connect() as conn:
         adapter.check(ctx, conn, adapter.one(b"hello sockgrade " + _text(ctx, 8, 40) + b"\n"))
@@ -53,7 +53,7 @@ def one_message(ctx: ProbeContext) -> None:
 def many_messages(ctx: ProbeContext) -> None:
     """Twenty messages on one connection each come back before the next is sent.
 
-    Source: LABS.md lab 1 ("many messages per connection"), lab 9 (streaming framings).
+    Source: docs/labs.md §1 ("many messages per connection"); docs/labs.md §9 (streaming framings).
     """
     adapter = adapter_for(ctx)
     if not adapter.streaming:
@@ -74,7 +74,7 @@ def many_messages(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "echo/binary", depends=(ECHO,))
 def binary(ctx: ProbeContext) -> None:
-    """All 256 byte values and invalid UTF-8 come back unchanged. Source: LABS.md lab 1 ("any bytes").
+    """All 256 byte values and invalid UTF-8 come back unchanged. Source: docs/labs.md §1 ("any bytes").
 
     With the delimiter framing: every byte value but the delimiter.
     """
@@ -102,7 +102,7 @@ def binary(ctx: ProbeContext) -> None:
 def one_byte_writes(ctx: ProbeContext) -> None:
     """A message written one byte at a time (TCP_NODELAY, small gaps) comes back whole.
 
-    A server must not take one recv() as one message. Source: LABS.md lab 1, lab 9.
+    A server must not take one recv() as one message. Source: docs/labs.md §1, §9.
     """
     adapter = adapter_for(ctx)
     message = adapter.frame(b"split " + _text(ctx, 20, 30) + b"\n")
@@ -154,26 +154,28 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
         )
 
 
-@probe(SUITE, "partial/large-payload", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "partial/large-payload", depends=(ECHO,), timeout=40.0,
+       params=(Param("bytes", 4 * 1024 * 1024, "bytes", "size of the payload"),))
 def large_payload(ctx: ProbeContext) -> None:
-    """A 4 MiB payload written and read at the same time comes back whole and in order.
+    """A {bytes} payload written and read at the same time comes back whole and in order.
 
     The grader reads while it writes, so a correct server never deadlocks.
-    Source: LABS.md lab 1 ("any size").
+    Source: docs/labs.md §1 ("any size").
     """
-    _exchange_probe(ctx, int(ctx.params.get("bytes", 4 * 1024 * 1024)), write_first=False,
+    _exchange_probe(ctx, ctx.param_int("bytes"), write_first=False,
                     hint_loss="bytes are missing or out of order in the middle of the stream")
 
 
-@probe(SUITE, "partial/backpressure", depends=(ECHO,), timeout=40.0)
+@probe(SUITE, "partial/backpressure", depends=(ECHO,), timeout=40.0,
+       params=(Param("bytes", 16 * 1024 * 1024, "bytes", "size of the payload"),))
 def backpressure(ctx: ProbeContext) -> None:
-    """Under backpressure (16 MiB, the grader reads only when it cannot write) every byte comes back.
+    """Under backpressure ({bytes}, the grader reads only when it cannot write) every byte comes back.
 
     The server's send buffer fills up, so a send() that sends only part of
-    its buffer is exposed: the rest must not be dropped.  Source: LABS.md
-    lab 1 ("send instead of sendall").
+    its buffer is exposed: the rest must not be dropped.  Source: docs/labs.md
+    §1 ("send instead of sendall").
     """
-    _exchange_probe(ctx, int(ctx.params.get("bytes", 16 * 1024 * 1024)), write_first=True,
+    _exchange_probe(ctx, ctx.param_int("bytes"), write_first=True,
                     hint_loss="bytes are missing from the middle of the stream: send() may send "
                               "only part of a buffer and return the count; use sendall()")
 
@@ -183,8 +185,8 @@ def half_close(ctx: ProbeContext) -> None:
     """After the client's half-close (SHUT_WR) the server sends all it owes, then closes with FIN.
 
     The client must see the whole echo and then EOF, not a reset and not
-    endless data. Source: LABS.md lab 1 ("until the client ends its side;
-    then finish sending and close").
+    endless data. Source: docs/labs.md §1 ("When the client shuts down its sending side";
+    "finish sending whatever is still pending and close").
     """
     message = adapter_for(ctx).frame(_text(ctx, 200, 600) + b"\n")
     with ctx.connect() as conn:
@@ -201,7 +203,7 @@ def closes_after_client(ctx: ProbeContext) -> None:
     """After the client closes, the server closes its side of the connection before a deadline.
 
     Observed from the server's sockets: none may stay in CLOSE_WAIT (the
-    peer closed, the program did not). Source: LABS.md lab 1.
+    peer closed, the program did not). Source: docs/labs.md §1.
     """
     adapter = adapter_for(ctx)
     before = close_wait(ctx)
@@ -243,7 +245,7 @@ def _bulk(ctx: ProbeContext) -> bytes:
 
 
 #: This suite as the shared probes of :mod:`grader.probes.generic` see it.
-LAB = generic.ServerLab(suite=SUITE, source="LABS.md lab 1", session=_session, opening=_opening,
+LAB = generic.ServerLab(suite=SUITE, source="docs/labs.md §1", session=_session, opening=_opening,
                         depends=(ECHO,), request=_request, bulk=_bulk,
                         bulk_depends=("partial/large-payload",))
 generic.register(LAB, which=(generic.CLIENT_RESET, generic.RESET_BEFORE_REPLY,
@@ -254,7 +256,7 @@ generic.register(LAB, which=(generic.CLIENT_RESET, generic.RESET_BEFORE_REPLY,
 def second_client(ctx: ProbeContext) -> None:
     """A second client is served while a first one is connected and silent.
 
-    Informational for lab 1; required for labs 2-4. Source: LABS.md lab 2.
+    Informational for lab 1; required for labs 2-4. Source: docs/labs.md §2.
     """
     adapter = adapter_for(ctx)
     with ctx.connect() as silent:
@@ -274,11 +276,12 @@ def second_client(ctx: ProbeContext) -> None:
 generic.register(LAB, which=(generic.NO_FD_LEAK, generic.IDLE_CPU))
 
 
-@probe(SUITE, "resources/idle-cpu-client", depends=(ECHO,), lane="idle-client")
+@probe(SUITE, "resources/idle-cpu-client", depends=(ECHO,), lane="idle-client",
+       params=IDLE_PARAMS)
 def idle_cpu_client(ctx: ProbeContext) -> None:
-    """No busy loop: under 5% CPU over an idle second with one connected, silent client.
+    """No busy loop: at most {max_cpu} CPU over {seconds} of idleness with one connected, silent client.
 
-    Source: LABS.md lab 3 ("busy loop while idle"), lab 9.
+    Source: docs/labs.md §3 ("busy loop while idle"); docs/labs.md §9.
     """
     adapter = adapter_for(ctx)
     first, later = adapter.one(b"connected, then silent\n"), adapter.one(b"still here\n")

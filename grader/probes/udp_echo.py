@@ -1,4 +1,4 @@
-"""Probes for UDP echo servers (suite ``udp-echo``; LABS.md lab 6).
+"""Probes for UDP echo servers (suite ``udp-echo``; docs/labs.md §6).
 
 Theory of operation: the grader is the client, with one UDP socket per
 simulated client (:class:`grader.udp.UdpPeer`).  The shared datagram probes
@@ -23,12 +23,12 @@ from grader.events import Reset
 from grader.probes import datagram
 from grader.probes.common import printable
 from grader.probes.datagram import DatagramLab, check_reply, judge_reply, peer
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.udp import MAX_DATAGRAM
 from grader.verdict import Evidence, ProbeFailed
 
 SUITE = "udp-echo"
-SOURCE = "LABS.md lab 6"
+SOURCE = "docs/labs.md §6"
 probe = REGISTRY.probe
 
 
@@ -61,16 +61,17 @@ datagram.register(LAB)
 BASE = LAB.base
 
 
-@probe(SUITE, "echo/boundaries", depends=(BASE,))
+@probe(SUITE, "echo/boundaries", depends=(BASE,),
+       params=(Param("sizes", (5, 1400, 3000), "bytes", "sizes of the datagrams sent back to back"),))
 def boundaries(ctx: ProbeContext) -> None:
-    """Three datagrams sent back to back come back as three datagrams of the same sizes and bytes.
+    """Datagrams of {sizes} sent back to back come back as datagrams of the same sizes and bytes.
 
     UDP keeps message boundaries: each datagram is echoed with one
     sendto(), neither split nor merged (order is not required: UDP does not
-    promise it). Source: LABS.md lab 6 ("3 datagrams in, 3 of the same
-    sizes out").
+    promise it). Source: docs/labs.md §6 ("three datagrams in means three
+    datagrams of the same sizes out").
     """
-    sizes = [int(size) for size in ctx.params.get("sizes", [5, 1400, 3000])]
+    sizes = list(ctx.param_ints("sizes"))
     payloads = [f"part {i} ".encode() + _text(ctx, size, size) for i, size in enumerate(sizes)]
     payloads = [p[:size] for p, size in zip(payloads, sizes, strict=True)]
     with peer(ctx) as client:
@@ -112,7 +113,7 @@ def empty_datagram(ctx: ProbeContext) -> None:
     """An empty datagram comes back as an empty datagram, and the server keeps serving.
 
     recvfrom() returning b'' is a datagram of length zero, not the end of a
-    stream: UDP has no end. Source: LABS.md lab 6 ("empty datagrams").
+    stream: UDP has no end. Source: docs/labs.md §6 ("empty datagrams").
     """
     with peer(ctx) as client:
         client.send(b"", deadline=ctx.reply_deadline())
@@ -134,14 +135,15 @@ def empty_datagram(ctx: ProbeContext) -> None:
                                    "break'?): keep serving", evidence=exc.evidence) from None
 
 
-@probe(SUITE, "echo/max-datagram", depends=(BASE,))
+@probe(SUITE, "echo/max-datagram", depends=(BASE,),
+       params=(Param("bytes", MAX_DATAGRAM, "", "size of the datagram"),))
 def max_datagram(ctx: ProbeContext) -> None:
-    """A 65,507-byte datagram (the IPv4 maximum) comes back whole.
+    """A datagram of {bytes} bytes (65,507 is the IPv4 maximum) comes back whole.
 
-    Source: LABS.md lab 6 ("up to 65507 bytes"); recvfrom(1024) would keep
+    Source: docs/labs.md §6 ("up to 65507 bytes"); recvfrom(1024) would keep
     only its first 1,024 bytes.
     """
-    size = int(ctx.params.get("bytes", MAX_DATAGRAM))
+    size = ctx.param_int("bytes")
     payload = printable(ctx.rng, size)
     with peer(ctx) as client:
         check_reply(ctx, LAB, client, payload, what=f"echo of the {size}-byte datagram")
@@ -151,7 +153,7 @@ def max_datagram(ctx: ProbeContext) -> None:
 def binary(ctx: ProbeContext) -> None:
     """Datagrams of all 256 byte values and of invalid UTF-8 come back unchanged.
 
-    Source: LABS.md lab 6 (each datagram is sent back unchanged).
+    Source: docs/labs.md §6 (each datagram is sent back unchanged).
     """
     with peer(ctx) as client:
         for label, payload in (("all byte values", bytes(range(256))),
@@ -167,19 +169,23 @@ def binary(ctx: ProbeContext) -> None:
                                   evidence=exc.evidence) from None
 
 
-@probe(SUITE, "load/burst", depends=(BASE,), timeout=30.0)
+@probe(SUITE, "load/burst", depends=(BASE,), timeout=30.0, params=(
+    Param("count", 1000, "count", "datagrams in the burst"),
+    Param("window", 64, "count", "most datagrams unanswered at a time"),
+    Param("seconds", 10.0, "seconds", "time the burst may take"),
+    Param("min_share", 0.99, "share", "share of the datagrams that must come back"),
+    Param("patience", 0.5, "seconds", "wait before an unanswered datagram counts as lost")))
 def burst(ctx: ProbeContext) -> None:
-    """A burst of 1,000 datagrams is echoed: at least 99% come back within 10 seconds.
+    """A burst of {count} datagrams is echoed: at least {min_share} come back within {seconds}.
 
-    The grader sends as fast as the server answers, with at most 64
-    datagrams unanswered at a time (params ``count``, ``window``,
-    ``seconds``, ``min_share``). Source: LABS.md lab 6 ("bursts").
+    The grader sends as fast as the server answers, with at most {window}
+    datagrams unanswered at a time. Source: docs/labs.md §6 ("bursts").
     """
-    count = int(ctx.params.get("count", 1000))
-    window = int(ctx.params.get("window", 64))
-    budget = float(ctx.params.get("seconds", 10.0))
-    share = float(ctx.params.get("min_share", 0.99))
-    patience = float(ctx.params.get("patience", 0.5))  # seconds before unanswered ones are lost
+    count = ctx.param_int("count")
+    window = ctx.param_int("window")
+    budget = ctx.param_float("seconds")
+    share = ctx.param_float("min_share")
+    patience = ctx.param_float("patience")
     payloads = [f"burst {i:04d} ".encode() + printable(ctx.rng, ctx.rng.randint(8, 56))
                 for i in range(count)]
     index = {payload: i for i, payload in enumerate(payloads)}

@@ -1,4 +1,4 @@
-"""Probes for the socketserver upper-case servers (LABS.md lab 5): TCP and UDP variants.
+"""Probes for the socketserver upper-case servers (docs/labs.md §5): TCP and UDP variants.
 
 Theory of operation: one rule, two transports.  The reply to a request is
 the request stripped of surrounding whitespace and upper-cased, plus a
@@ -31,12 +31,12 @@ from grader.net import Conn
 from grader.probes import datagram, generic
 from grader.probes.common import register_startup
 from grader.probes.datagram import DatagramLab, check_reply, peer
-from grader.probes.registry import REGISTRY
+from grader.probes.registry import REGISTRY, Param
 from grader.verdict import ProbeError, ProbeFailed, Tier, excerpt, mismatch
 
 LINE_SUITE = "upper-line"
 DATAGRAM_SUITE = "upper-datagram"
-SOURCE = "LABS.md lab 5"
+SOURCE = "docs/labs.md §5"
 BASE = "upper/one-line"
 probe = REGISTRY.probe
 
@@ -137,8 +137,8 @@ register_startup(LINE_SUITE)
 def one_line(ctx: ProbeContext) -> None:
     """One line sent on a new connection comes back upper-cased, as one line ending in \\n.
 
-    Source: LABS.md lab 5 ("the reply is that line stripped of surrounding
-    whitespace, upper-cased, plus \\n").
+    Source: docs/labs.md §5 ("The reply is that line with surrounding
+    whitespace stripped, converted to upper case, and followed by \\n").
     """
     with ctx.connect() as conn:
         exchange(ctx, conn, b"hello sockgrade, " + _words(ctx, 3, 8) + b"\n")
@@ -148,7 +148,7 @@ def one_line(ctx: ProbeContext) -> None:
 def strips(ctx: ProbeContext) -> None:
     """Surrounding spaces and tabs are stripped; the spaces inside the line are kept.
 
-    Source: LABS.md lab 5 ("stripped of surrounding whitespace").
+    Source: docs/labs.md §5 ("surrounding whitespace stripped").
     """
     with ctx.connect() as conn:
         exchange(ctx, conn, b"  \t padded  " + _words(ctx, 2, 4) + b" \t  \n")
@@ -158,8 +158,8 @@ def strips(ctx: ProbeContext) -> None:
 def split_request(ctx: ProbeContext) -> None:
     """A request line written one byte at a time (TCP_NODELAY, small gaps) is answered whole.
 
-    One recv() is not one request: read until the newline. Source: LABS.md
-    lab 5 ("Bug: one recv(1024) taken as the whole request").
+    One recv() is not one request: read until the newline. Source: docs/labs.md
+    §5 ("One recv(1024) taken as the whole request").
     """
     request = b"split " + _words(ctx, 3, 5) + b"\n"
     with ctx.connect(nodelay=True) as conn:
@@ -170,7 +170,7 @@ def split_request(ctx: ProbeContext) -> None:
 def max_line(ctx: ProbeContext) -> None:
     """A line of the largest allowed size (1,024 bytes with its \\n) is answered whole.
 
-    Source: LABS.md lab 5 ("a request is one line, at most 1024 bytes").
+    Source: docs/labs.md §5 ("of at most 1024 bytes (the newline included)").
     """
     size = int(ctx.protocol.get("max_line", 1024))
     text = b"long"
@@ -183,14 +183,15 @@ def max_line(ctx: ProbeContext) -> None:
         exchange(ctx, conn, body + b"\n")
 
 
-@probe(LINE_SUITE, "concurrency/silent-clients", tier=Tier.INFORMATIONAL, depends=(BASE,))
+@probe(LINE_SUITE, "concurrency/silent-clients", tier=Tier.INFORMATIONAL, depends=(BASE,),
+       params=(Param("clients", 10, "count", "silent clients held open"),))
 def silent_clients(ctx: ProbeContext) -> None:
-    """While 10 clients are connected and silent, an 11th is served; then each of them is.
+    """While {clients} silent clients are connected, one more is served; then each of them is.
 
     Informational for the plain TCPServer; required for the ThreadingMixIn
-    variant. Source: LABS.md lab 5 ("Variants: ThreadingMixIn (concurrent)").
+    variant. Source: docs/labs.md §5 ("ThreadingMixIn variant").
     """
-    count = int(ctx.params.get("clients", 10))
+    count = ctx.param_int("clients")
     silent = [ctx.connect() for _ in range(count)]
     ctx.log(f"{count} clients connected, silent")
     try:
@@ -228,7 +229,7 @@ def _datagram_hint(sent: bytes, expected: bytes, got: bytes) -> str:
         "plus \\n", "as one datagram").replace(" (self.rfile.readline())", "")
 
 
-DATAGRAM_LAB = DatagramLab(suite=DATAGRAM_SUITE, source=f"{SOURCE} (UDPServer variant)",
+DATAGRAM_LAB = DatagramLab(suite=DATAGRAM_SUITE, source=f'{SOURCE} ("UDPServer variant")',
                            category="upper", request=_datagram_request, reply=expected_reply,
                            hint=_datagram_hint)
 datagram.register(DATAGRAM_LAB)
@@ -238,7 +239,7 @@ datagram.register(DATAGRAM_LAB)
 def datagram_strips(ctx: ProbeContext) -> None:
     """A datagram with surrounding spaces, tabs and a newline comes back stripped and upper-cased.
 
-    Source: LABS.md lab 5 (the UDPServer variant replies with the
+    Source: docs/labs.md §5 (the UDPServer variant replies with the
     request's upper case under the same rule as the TCP one).
     """
     request = b" \t padded  " + _words(ctx, 2, 4) + b" \t\n"

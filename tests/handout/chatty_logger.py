@@ -1,4 +1,4 @@
-"""Written like the handout (LABS.md lab 1): a correct echo server that logs every chunk.
+"""Written like the handout (docs/labs.md §1): a correct echo server that logs every chunk.
 
 It reads 32 bytes at a time and logs each chunk at INFO level on stderr, as
 students do while debugging: over 64 MiB of log lines during the 16 MiB

@@ -1,4 +1,4 @@
-"""Written like the handout (LABS.md lab 8): ``localhost:10000`` hard-coded, no SO_REUSEADDR.
+"""Written like the handout (docs/labs.md §8): ``localhost:10000`` hard-coded, no SO_REUSEADDR.
 
 An iterative Caesar server as students write it: it reads up to the '.',
 answers and closes the connection itself, so every connection ends with

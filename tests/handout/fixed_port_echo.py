@@ -1,4 +1,4 @@
-"""Written like the handout (LABS.md lab 1): a fixed port on ``localhost``, no SO_REUSEADDR.
+"""Written like the handout (docs/labs.md §1): a fixed port on ``localhost``, no SO_REUSEADDR.
 
 A correct iterative echo server, as students copy it from the lab sheet:
 the host and port are constants, the socket is bound without

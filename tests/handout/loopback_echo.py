@@ -1,4 +1,4 @@
-"""Written like the handout (LABS.md lab 1): bound to ``127.0.0.1:65432``, hard-coded.
+"""Written like the handout (docs/labs.md §1): bound to ``127.0.0.1:65432``, hard-coded.
 
 The classic first echo server: host and port are constants, the socket is
 bound to the loopback address only, and it serves one client after another.

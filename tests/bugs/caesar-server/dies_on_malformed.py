@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): a malformed request kills the server.
+"""Known bug (docs/labs.md §8): a malformed request kills the server.
 
 An iterative server that catches socket errors but not ValueError: int()
 of a one-digit shift such as b'3h' raises, and the whole server exits.

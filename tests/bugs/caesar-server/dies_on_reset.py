@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1, in lab 8): dies on a client reset.
+"""Known bug (docs/labs.md §1, in a §8 server): dies on a client reset.
 
 An iterative server without exception handling: a client that resets
 mid-request makes recv() raise ConnectionResetError, which kills the server.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): the shift is not taken mod 26; the letter wraps only once.
+"""Known bug (docs/labs.md §8): the shift is not taken mod 26; the letter wraps only once.
 
 Shift 26 still works by luck (one wrap undoes it), shift 99 does not.
 Must fail: shift/99 only.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): one recv() taken as the whole request.
+"""Known bug (docs/labs.md §8): one recv() taken as the whole request.
 
 Must fail: partial/split-request (the first recv holds only 'e', which is
 answered ERR.) and partial/long-text (a 256 KiB request is cut at 1024 bytes).

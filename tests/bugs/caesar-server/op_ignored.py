@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): decrypt shifts right like encrypt (OP is ignored).
+"""Known bug (docs/labs.md §8): decrypt shifts right like encrypt (OP is ignored).
 
 Must fail: cipher/decrypt, cipher/round-trip, shift/99 (d99 must move left
 by 21) and cipher/non-letters (its decrypt half).  Shifts 00 and 26 cannot

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): Python 2 string code, with only the print statements ported.
+"""Known bug (docs/labs.md §8): Python 2 string code, with only the print statements ported.
 
 It builds the request in a str ("" + bytes raises TypeError under Python 3),
 so every handler thread dies before replying; the server stays up.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): Python 2 code (print statement) - crashes at start under Python 3.
+"""Known bug (docs/labs.md §8): Python 2 code (print statement) - crashes at start under Python 3.
 
 Must fail: startup/listens (SyntaxError), so every other probe is skipped.
 """

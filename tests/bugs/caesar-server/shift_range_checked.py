@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): shifts outside 1-25 are refused instead of taken mod 26.
+"""Known bug (docs/labs.md §8): shifts outside 1-25 are refused instead of taken mod 26.
 
 Answers ERR. to shifts 00, 26 and 99, which are all valid.
 Must fail: shift/00, shift/26, shift/99.

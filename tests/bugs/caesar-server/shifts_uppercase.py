@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 8): shifts every letter, not only a-z.
+"""Known bug (docs/labs.md §8): shifts every letter, not only a-z.
 
 Decodes the text and shifts anything str.isalpha() accepts, keeping its
 case: upper case changes, and so does 'é' (islower() is True for it).

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 7): a blocking send to one stalled member freezes the room.
+"""Known bug (docs/labs.md §7): a blocking send to one stalled member freezes the room.
 
 The broadcast calls sendall() on each member in turn from the sender's
 thread.  A member that never reads fills its socket buffers; sendall() to it

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3 "busy loop while idle", in a chat server): select() polled with
+"""Known bug (docs/labs.md §3 ("busy loop while idle"), in a chat server): select() polled with
 a zero timeout.
 
 A single-threaded select() server with per-member FIFO outboxes, right in

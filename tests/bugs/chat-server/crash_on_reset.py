@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 7): crash on reset.
+"""Known bug (docs/labs.md §7): crash on reset.
 
 The member's thread does not catch ConnectionResetError: it dies with a
 traceback, and the member is never removed nor announced as gone.

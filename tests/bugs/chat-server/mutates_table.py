@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 7): broadcasting while the client table is being changed.
+"""Known bug (docs/labs.md §7): broadcasting while the client table is being changed.
 
 The broadcast loops over the live members dict (no copy, no lock) and sends
 with blocking sendall(); a member that leaves is deleted from the dict by

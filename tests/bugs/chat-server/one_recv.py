@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 7): one recv taken as one line.
+"""Known bug (docs/labs.md §7): one recv taken as one line.
 
 Whatever a recv() returns is treated as one line: a line split across
 segments is relayed in pieces, several lines in one segment are relayed as

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): blocking sockets and sendall() inside the poll() loop.
+"""Known bug (docs/labs.md §3): blocking sockets and sendall() inside the poll() loop.
 
 Each POLLIN is answered at once with a blocking sendall().  A client that
 sends a lot and never reads makes sendall() block forever once its buffers

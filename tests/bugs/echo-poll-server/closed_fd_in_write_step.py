@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): a descriptor closed on EOF is still used for POLLOUT.
+"""Known bug (docs/labs.md §3): a descriptor closed on EOF is still used for POLLOUT.
 
 Echo what can be sent at once and queue the rest (POLLOUT while queued);
 but on recv() == b'' the POLLIN step unregisters and closes the socket and

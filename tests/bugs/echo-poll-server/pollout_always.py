@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): busy loop while idle (POLLOUT always requested).
+"""Known bug (docs/labs.md §3): busy loop while idle (POLLOUT always requested).
 
 Every client is registered for POLLIN | POLLOUT for its whole life.  A
 connected socket is nearly always writable, so poll() returns at once,

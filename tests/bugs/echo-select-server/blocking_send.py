@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): blocking sockets and sendall() inside the select() loop.
+"""Known bug (docs/labs.md §3): blocking sockets and sendall() inside the select() loop.
 
 Each readable client's data is echoed at once with a blocking sendall().  It
 works while every client reads, but a client that sends a lot and never

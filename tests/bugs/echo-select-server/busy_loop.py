@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): busy loop while idle.
+"""Known bug (docs/labs.md §3): busy loop while idle.
 
 Every client is always in select()'s write list, whether or not anything is
 queued for it.  A connected socket is nearly always writable, so select()

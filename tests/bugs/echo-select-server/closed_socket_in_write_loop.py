@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): a socket closed in the read loop is still used in the write loop.
+"""Known bug (docs/labs.md §3): a socket closed in the read loop is still used in the write loop.
 
 The textbook select() loop (echo what it can at once, queue the rest for
 the write loop): on recv() == b'' the read phase closes the socket and

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): a partial send() on a non-blocking socket drops the rest.
+"""Known bug (docs/labs.md §3): a partial send() on a non-blocking socket drops the rest.
 
 Non-blocking sockets and a per-client queue, but the write phase calls
 send(queue) and then empties the whole queue, ignoring the count send()

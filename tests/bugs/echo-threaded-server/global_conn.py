@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 2): the handler sends to a global socket variable.
+"""Known bug (docs/labs.md §2): the handler sends to a global socket variable.
 
 The handler reads from its own socket (its parameter, ``client``) but
 echoes with ``conn.sendall``: the module-level ``conn`` that the accept loop

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 2): an iterative server, no concurrency at all.
+"""Known bug (docs/labs.md §2): an iterative server, no concurrency at all.
 
 Correct for one client at a time, but a second client waits while the first
 is connected: fails concurrency/second-client (a silent first client),

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 2): one lock shared by all clients, held while sending.
+"""Known bug (docs/labs.md §2): one lock shared by all clients, held while sending.
 
 A thread per client, but every sendall() runs under one global lock "to be
 safe".  A client that sends a lot and never reads blocks its thread inside

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 2): a threaded server that never frees its threads.
+"""Known bug (docs/labs.md §2): a threaded server that never frees its threads.
 
 Each client gets a reader thread and a writer thread joined by a queue.  On
 EOF the reader waits until the writer has sent everything, closes the socket

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 4): the pool size on the command line is ignored (two workers).
+"""Known bug (docs/labs.md §4): the pool size on the command line is ignored (two workers).
 
 A correct ThreadPoolExecutor, but with max_workers=2 hard-coded instead of
 the N given as the extra argument: only 2 clients are served at once where

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 4): clients beyond the pool size are refused instead of waiting.
+"""Known bug (docs/labs.md §4): clients beyond the pool size are refused instead of waiting.
 
 N worker slots guarded by a semaphore, but the accept loop tries the
 semaphore without blocking and closes the connection when all N workers are

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 4): the "pool" is a thread per client (the size N is ignored).
+"""Known bug (docs/labs.md §4): the "pool" is a thread per client (the size N is ignored).
 
 Every accepted connection gets a new thread, so 100 connected clients mean
 101 threads: fails process/bounded-threads only (the echo and concurrency

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): the content is decoded as text and written in text mode.
+"""Known bug (docs/labs.md §10): the content is decoded as text and written in text mode.
 
 Invalid UTF-8 becomes U+FFFD, so a binary file is corrupted on disk; text
 files survive.

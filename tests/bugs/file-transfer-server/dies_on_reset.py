@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1, in lab 10): dies on a client reset.
+"""Known bug (docs/labs.md §1, in a §10 server): dies on a client reset.
 
 An iterative server that handles a client's orderly close but not
 ConnectionResetError: a client that resets mid-upload kills the server.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): the whole header is parsed out of the first recv().
+"""Known bug (docs/labs.md §10): the whole header is parsed out of the first recv().
 
 Works while the header arrives in one segment; when it is split, the first
 recv() holds a byte or two and the parse fails (the handler dies).

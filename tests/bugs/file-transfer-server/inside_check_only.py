@@ -1,7 +1,7 @@
 """Known bug: refuses names that leave the folder, but accepts names with separators.
 
 It checks that the resolved path stays inside the folder, so 'sub/x' and
-'./x' pass the check ('./x' is stored as 'x') although LABS.md lab 10 says
+'./x' pass the check ('./x' is stored as 'x') although docs/labs.md §10 says
 names with separators are refused.
 Must fail: security/separators only.
 """

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): one upload at a time (no thread per client).
+"""Known bug (docs/labs.md §10): one upload at a time (no thread per client).
 
 Otherwise correct; the third of three simultaneous uploads waits for the
 first, which waits for the grader.

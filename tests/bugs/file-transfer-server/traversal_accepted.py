@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): path traversal - the name is joined to the folder unchecked.
+"""Known bug (docs/labs.md §10): path traversal - the name is joined to the folder unchecked.
 
 '../x' is written beside the folder, an absolute name wherever it points,
 './x' inside.  (The grader's names all point inside its own temporary tree.)

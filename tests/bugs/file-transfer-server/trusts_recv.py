@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): recv(4) and recv(8) are trusted to return 4 and 8 bytes.
+"""Known bug (docs/labs.md §10): recv(4) and recv(8) are trusted to return 4 and 8 bytes.
 
 When the header arrives in small segments, recv(4) returns fewer bytes and
 the name length, the name and the size are all read wrong.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 10): writes straight to the final name while receiving.
+"""Known bug (docs/labs.md §10): writes straight to the final name while receiving.
 
 An upload cut short leaves a partial file that looks complete.
 Must fail: robustness/cut-short.

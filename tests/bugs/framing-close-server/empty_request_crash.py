@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, close): an empty request crashes the server.
+"""Known bug (docs/labs.md §9, close): an empty request crashes the server.
 
 A single-threaded server (one client at a time) logs the first word of each
 request; an empty request has none, and the IndexError ends the server.

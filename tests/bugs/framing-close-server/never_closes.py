@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, close): replies after the half-close, then never closes.
+"""Known bug (docs/labs.md §9, close): replies after the half-close, then never closes.
 
 The reply is right, but the connection is kept open (the socket is stored,
 never closed), so the client cannot tell the reply has ended.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, close): one recv() taken as the whole request.
+"""Known bug (docs/labs.md §9, close): one recv() taken as the whole request.
 
 The request is read with a single recv() and answered at once, before the
 half-close; the connection is closed with the rest of the request unread.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, close): replies before the client's half-close.
+"""Known bug (docs/labs.md §9, close): replies before the client's half-close.
 
 It echoes each recv() as it arrives (a streaming echo), then closes at EOF:
 the reply starts before the request has ended.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, delimiter): an empty line taken as the end of the conversation.
+"""Known bug (docs/labs.md §9, delimiter): an empty line taken as the end of the conversation.
 
 Lines are read correctly (a file object's readline()), but the loop stops
 on an empty line after stripping it, so an empty message closes the

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, delimiter): one line answered per recv() (coalesced lines).
+"""Known bug (docs/labs.md §9, delimiter): one line answered per recv() (coalesced lines).
 
 Bytes are buffered correctly, but after each recv() only the first complete
 line in the buffer is answered; the other lines wait for the next recv(),

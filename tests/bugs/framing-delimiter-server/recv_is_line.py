@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, delimiter): one recv() taken as one line (split lines).
+"""Known bug (docs/labs.md §9, delimiter): one recv() taken as one line (split lines).
 
 Each recv() is treated as a complete line: its newline is stripped and one
 added back.  A line that arrives in pieces comes back as several lines.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, delimiter): a line cut short by EOF crashes the server.
+"""Known bug (docs/labs.md §9, delimiter): a line cut short by EOF crashes the server.
 
 A single-threaded server (one client at a time) whose recv_line raises
 EOFError when the stream ends inside a line; only ConnectionResetError is

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, fixed-length): one message answered per recv().
+"""Known bug (docs/labs.md §9, fixed-length): one message answered per recv().
 
 Bytes are buffered correctly, but after each recv() only the first 16-byte
 message in the buffer is answered; the rest wait for the next recv(), which

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, fixed-length): recv(16) assumed to return 16 bytes.
+"""Known bug (docs/labs.md §9, fixed-length): recv(16) assumed to return 16 bytes.
 
 Each message is read with one recv(16) and unpacked as a 16-byte record with
 struct; when fewer bytes have arrived, struct.error ends that client's

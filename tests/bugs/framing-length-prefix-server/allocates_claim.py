@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): allocates whatever the header claims.
+"""Known bug (docs/labs.md §9, length-prefix): allocates whatever the header claims.
 
 ``bytearray(length)`` for a header claiming 4 GiB.  Under the local runner's
 address-space cap the allocation raises MemoryError, the handler thread dies

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): one message answered per recv().
+"""Known bug (docs/labs.md §9, length-prefix): one message answered per recv().
 
 Bytes are buffered correctly, but after each recv() only the first complete
 message in the buffer is answered; the others wait for the next recv(),

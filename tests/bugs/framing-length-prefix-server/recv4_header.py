@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): recv(4) assumed to return 4 bytes.
+"""Known bug (docs/labs.md §9, length-prefix): recv(4) assumed to return 4 bytes.
 
 The header is read with a single recv(4).  When the header arrives in pieces
 (one byte per segment), recv(4) returns 1 byte, the length is garbage and the

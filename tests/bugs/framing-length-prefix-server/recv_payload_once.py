@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): recv(length) assumed to return the whole payload.
+"""Known bug (docs/labs.md §9, length-prefix): recv(length) assumed to return the whole payload.
 
 The header is read correctly, the payload with one recv(length).  A payload
 larger than what has arrived (a 1 MiB message, or one written byte by byte)

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): a message cut short by EOF crashes the server.
+"""Known bug (docs/labs.md §9, length-prefix): a message cut short by EOF crashes the server.
 
 A single-threaded server (one client at a time) whose recv_exactly raises
 EOFError when the stream ends inside a message; only ConnectionResetError is

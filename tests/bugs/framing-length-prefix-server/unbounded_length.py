@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): no upper bound on the length.
+"""Known bug (docs/labs.md §9, length-prefix): no upper bound on the length.
 
 The payload buffer is allocated at the size the header claims, before a
 single payload byte arrives, and the server then waits for all of them.  A

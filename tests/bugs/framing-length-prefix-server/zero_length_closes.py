@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 9, length-prefix): an empty message taken as the end of the stream.
+"""Known bug (docs/labs.md §9, length-prefix): an empty message taken as the end of the stream.
 
 The loop stops on an empty payload (``if not payload: break``), so a
 zero-length message closes the connection instead of being echoed.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): the reply lacks its "\\n".
+"""Known bug (docs/labs.md §5): the reply lacks its "\\n".
 
 The socketserver documentation's example writes ``self.data.upper()`` with
 no newline; this handout's reply is a line.  upper/one-line fails (hint: the

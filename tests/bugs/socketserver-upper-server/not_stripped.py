@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): the line is not stripped.
+"""Known bug (docs/labs.md §5): the line is not stripped.
 
 Upper-cases the line as read (its "\\n" included), so a clean line gets the
 right reply, but surrounding spaces and tabs come back: upper/strips fails,

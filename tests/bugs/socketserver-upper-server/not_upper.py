@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): the line is not upper-cased.
+"""Known bug (docs/labs.md §5): the line is not upper-cased.
 
 Replies with the stripped line as it came: upper/one-line fails (hint:
 upper-case the line), and every probe that depends on it is skipped.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): one recv(1024) taken as the whole request.
+"""Known bug (docs/labs.md §5): one recv(1024) taken as the whole request.
 
 The handler answers whatever the first recv() returned.  On loopback a line
 written at once arrives at once, so most probes pass; a request written one

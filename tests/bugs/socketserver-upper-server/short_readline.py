@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): requests are cut at 256 bytes (readline(256)).
+"""Known bug (docs/labs.md §5): requests are cut at 256 bytes (readline(256)).
 
 A request may be up to 1024 bytes: partial/max-line fails, and only it.
 """

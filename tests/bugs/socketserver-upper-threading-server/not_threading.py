@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5, ThreadingMixIn variant): no ThreadingMixIn.
+"""Known bug (docs/labs.md §5, ThreadingMixIn variant): no ThreadingMixIn.
 
 A plain TCPServer serves one connection at a time: a client that connects
 and stays silent holds up every other one, so concurrency/silent-clients

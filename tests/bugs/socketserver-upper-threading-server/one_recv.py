@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5): one recv(1024) taken as the whole request, with ThreadingMixIn.
+"""Known bug (docs/labs.md §5): one recv(1024) taken as the whole request, with ThreadingMixIn.
 
 Concurrency is right, framing is not: a request written one byte at a time
 gets its first byte answered, so partial/split-request fails, and only it.

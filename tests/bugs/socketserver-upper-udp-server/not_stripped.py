@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5, UDP variant): the datagram is not stripped.
+"""Known bug (docs/labs.md §5, UDP variant): the datagram is not stripped.
 
 Clean requests get the right reply; surrounding whitespace comes back
 upper-cased: upper/strips fails, and only it.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 5, UDP variant): the datagram is not upper-cased.
+"""Known bug (docs/labs.md §5, UDP variant): the datagram is not upper-cased.
 
 upper/one-datagram fails (hint: upper-case), every other probe is skipped.
 """

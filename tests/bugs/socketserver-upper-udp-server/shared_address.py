@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 6 "replies to the last sender", in lab 5's UDP variant).
+"""Known bug (docs/labs.md §6 ("replies to the last sender"), in the UDP variant of §5).
 
 With ThreadingMixIn each datagram is handled in its own thread; this handler
 stores the client address on the shared server object, "processes" the

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 14): ignores recv() == b''.
+"""Known bug (docs/labs.md §14): ignores recv() == b''.
 
 Loops until the whole echo is back without checking for EOF: a server that
 closes early leaves it spinning forever.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 14): send() instead of sendall().
+"""Known bug (docs/labs.md §14): send() instead of sendall().
 
 With a timeout the socket is non-blocking underneath: when the server reads
 slowly, send() sends only part of a large message and the rest is lost.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 14): one recv() taken as the whole echo.
+"""Known bug (docs/labs.md §14): one recv() taken as the whole echo.
 
 Prints whatever the first recv() returns and closes: a split echo is cut
 short, and closing with unread data makes the kernel send RST.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 14): no error handling.
+"""Known bug (docs/labs.md §14): no error handling.
 
 Correct on the happy path, but connection refused or an early close ends in
 a Python traceback instead of one clear line.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): adds newlines.
+"""Known bug (docs/labs.md §1): adds newlines.
 
 Echoes each chunk followed by a newline, like print() would.
 """

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): busy loop while idle.
+"""Known bug (docs/labs.md §3): busy loop while idle.
 
 Polls a non-blocking listening socket in a tight loop instead of blocking
 in accept(): 100% CPU with no client at all.

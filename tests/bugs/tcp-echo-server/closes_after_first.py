@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): closes after the first message.
+"""Known bug (docs/labs.md §1): closes after the first message.
 
 Reads one newline-terminated message, echoes it, and closes: a second
 message on the same connection is never answered.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): decoding bytes as text, and nothing else wrong.
+"""Known bug (docs/labs.md §1): decoding bytes as text, and nothing else wrong.
 
 A threaded server that handles resets properly but decodes every chunk as
 UTF-8 and re-encodes it: bytes that are not valid UTF-8 raise

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): decoding bytes as text.
+"""Known bug (docs/labs.md §1): decoding bytes as text.
 
 An iterative server that decodes every chunk as UTF-8 and re-encodes it:
 the first byte sequence that is not valid UTF-8 raises UnicodeDecodeError

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): survives a reset while sending, dies on one while reading.
+"""Known bug (docs/labs.md §1): survives a reset while sending, dies on one while reading.
 
 sendall() is wrapped (BrokenPipeError and ConnectionResetError are both
 OSError), but recv() is not: a client that resets while the server waits

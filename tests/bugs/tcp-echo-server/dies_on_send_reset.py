@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): survives a reset while reading, dies on one while sending.
+"""Known bug (docs/labs.md §1): survives a reset while reading, dies on one while sending.
 
 The recv() is wrapped for ConnectionResetError, as students add after
 their first crash, but sendall() is not: a client that resets after its

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): never closes.
+"""Known bug (docs/labs.md §1): never closes.
 
 Stops reading at EOF but never closes the connection (and keeps it
 referenced, so it is not garbage-collected either): the client never sees

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): no EOF check.
+"""Known bug (docs/labs.md §1): no EOF check.
 
 An iterative server whose loop never tests recv() == b'': once the first
 client closes it spins at 100% CPU echoing nothing, never closes, and never

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): one recv per connection.
+"""Known bug (docs/labs.md §1): one recv per connection.
 
 Takes a single recv() as the whole conversation: echoes it and closes.  Fails
 every probe that needs more than one recv's worth: many messages, bytes

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 3): a selector registered for writing with nothing to write.
+"""Known bug (docs/labs.md §3): a selector registered for writing with nothing to write.
 
 Every client is registered for EVENT_READ | EVENT_WRITE: select() returns at
 once, forever, while any client is connected: 100% CPU with an idle client

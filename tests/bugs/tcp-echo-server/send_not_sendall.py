@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): send() instead of sendall().
+"""Known bug (docs/labs.md §1): send() instead of sendall().
 
 The socket has a timeout (so it is non-blocking underneath, as in much
 student code) and reads in large chunks; send() sends only what fits in the

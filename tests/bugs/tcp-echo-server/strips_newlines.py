@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 1): strips newlines.
+"""Known bug (docs/labs.md §1): strips newlines.
 
 Echoes each chunk with surrounding whitespace stripped (data.strip()).
 """

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 6): empty datagrams are dropped.
+"""Known bug (docs/labs.md §6): empty datagrams are dropped.
 
 Stream habits: ``if not data: continue`` treats b"" as nothing, but over
 UDP it is a datagram of length zero that must be echoed.

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 6): replies to a fixed address.
+"""Known bug (docs/labs.md §6): replies to a fixed address.
 
 The reply goes to the client address written in the handout
 (127.0.0.1:50007), not to the address recvfrom() returned: no reply ever

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 6): replies go to the last sender.
+"""Known bug (docs/labs.md §6): replies go to the last sender.
 
 Each datagram is echoed by its own thread after 0.2 s of "processing", to
 the address in a global that the receive loop overwrites with every

@@ -1,4 +1,4 @@
-"""Known bug (LABS.md lab 6): recvfrom(1024) truncates big datagrams.
+"""Known bug (docs/labs.md §6): recvfrom(1024) truncates big datagrams.
 
 The kernel keeps the first 1024 bytes of a bigger datagram and drops the
 rest: echo/max-datagram (65,507 bytes) fails, and so does echo/boundaries

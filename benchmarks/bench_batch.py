@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.gradebook import read_gradebook  # noqa: E402
+from grader.classroom.gradebook import read_gradebook  # noqa: E402
 
 REFERENCE = ROOT / "reference" / "tcp_echo_server.py"
 BUGS = ROOT / "tests" / "bugs" / "tcp-echo-server"

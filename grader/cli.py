@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean.add_argument("--all", action="store_true",
                          help="also remove those of runs still in progress")
 
-    from grader.batch import add_batch_commands
+    from grader.classroom.batch import add_batch_commands
 
     add_batch_commands(sub)
     return parser
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"sockgrade: note: {word.split('=', 1)[0]} comes after --, so it is passed "
                       f"to the program, not to sockgrade (put sockgrade's options before --)",
                       markup=False)
-    from grader.batch import COMMANDS as BATCH_COMMANDS
+    from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
 
     handler = {**BATCH_COMMANDS, **COMMANDS}[args.command_name]
     try:

@@ -25,8 +25,8 @@ from batchkit import QUICK_ARGS, REFERENCE, SIZE, Expect, bug_statuses, build
 from helpers import BUGS, ROOT, TESTS
 
 from grader.assignment import load
+from grader.classroom.gradebook import COLUMNS, read_gradebook
 from grader.cli import main
-from grader.gradebook import COLUMNS, read_gradebook
 from grader.net import free_port
 from grader.verdict import Tier
 

@@ -13,7 +13,7 @@ from batchkit import QUICK_ARGS, REFERENCE, SIZE, build
 from helpers import TESTS
 from test_batch import batch, check_rows, manifest, tree_digest
 
-from grader.gradebook import read_gradebook
+from grader.classroom.gradebook import read_gradebook
 
 pytestmark = pytest.mark.docker
 

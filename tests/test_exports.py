@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from batchkit import REFERENCE, build
 
-from grader import staging
 from grader.assignment import load
-from grader.exports import discover, slug
-from grader.staging import NothingToRun, fingerprint, stage
+from grader.classroom import staging
+from grader.classroom.exports import discover, slug
+from grader.classroom.staging import NothingToRun, fingerprint, stage
 
 ASSIGNMENT = load("tcp-echo-server")
 

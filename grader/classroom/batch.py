@@ -1,10 +1,10 @@
 """``sockgrade batch`` and ``sockgrade merge``: grade a whole class's folder of submissions.
 
-Theory of operation: :func:`grader.exports.discover` turns the folder into
+Theory of operation: :func:`grader.classroom.exports.discover` turns the folder into
 one entry per student; ``--shard I/N`` keeps every N-th of them (sorted by
 student id, starting at the I-th), so N independent jobs grade disjoint
 slices that ``sockgrade merge`` joins.  ``--jobs`` worker threads each take
-a submission, stage a private copy (:mod:`grader.staging`), grade it with an
+a submission, stage a private copy (:mod:`grader.classroom.staging`), grade it with an
 ordinary :class:`grader.runner.Runner` and write the student's JUnit and
 JSON reports atomically (the JSON last: its presence marks the student
 done).  Local runs pick a free port per program instance; an assignment
@@ -19,7 +19,7 @@ discards the gradings they cut short, keeps every finished report and exits
 130 (143 for SIGTERM, 129 for SIGHUP); a second Ctrl-C quits at once.  ``--resume`` then
 grades only the students without a complete report made with the same
 options from the same files.  At the end the gradebook CSV, the combined
-JUnit file, the summary and the manifest are written (:mod:`grader.gradebook`).
+JUnit file, the summary and the manifest are written (:mod:`grader.classroom.gradebook`).
 Exit status: 0 when the batch completed, whatever the students scored; 2
 for a usage or grader-level error.
 """
@@ -52,10 +52,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from grader import gradebook, interrupts, staging
+from grader import interrupts
 from grader.assignment import Assignment, ProbeConfig, load
+from grader.classroom import gradebook, staging
+from grader.classroom.exports import Entry, discover
 from grader.errors import GraderError, UsageError
-from grader.exports import Entry, discover
 from grader.launch.base import Launcher, Output
 from grader.launch.tracked import TrackedLauncher
 from grader.report import jsonreport

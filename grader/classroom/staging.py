@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.assignment import Assignment
-from grader.exports import Entry
+from grader.classroom.exports import Entry
 from grader.submission import Submission
 
 #: Bytes a staged submission may hold (files copied or extracted).

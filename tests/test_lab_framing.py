@@ -27,6 +27,7 @@ from helpers import (
 
 from grader.assignment import load
 from grader.codecs import framing
+from grader.errors import AssignmentError
 from grader.probes import adapter as adapters
 from grader.runner import GradeResult
 from grader.verdict import Outcome
@@ -185,11 +186,16 @@ def test_reference_verdicts_repeat_20_times_under_load() -> None:
         assert_all_passed_alike(mine)
 
 
-def test_a_probe_listed_for_the_wrong_framing_is_a_grader_error(tmp_path: Path) -> None:
+def test_a_probe_of_another_framing_is_rejected_or_a_grader_error(tmp_path: Path) -> None:
+    # named in a lab suite that does not run it: rejected when the file loads
     text = (Path(load(FIXED).source).read_text()
             + '[probes."framing/zero-length"]\nweight = 1\n')
     path = tmp_path / "fixed-with-zero-length.toml"
     path.write_text(text)
+    with pytest.raises(AssignmentError, match="this lab's suite does not run it"):
+        load(str(path))
+    # a course grading with the whole family: the probe cannot apply, which is the grader's fault
+    path.write_text(text.replace('suite = "framing-fixed-server"', 'suite = "stream-echo"'))
     result = grade(str(path), select=("framing/zero-length",))
     v = verdict(result, "framing/zero-length")
     assert v.outcome is Outcome.ERROR and v.excused and "remove the probe" in v.reason

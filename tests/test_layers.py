@@ -63,7 +63,7 @@ def imports(source: str, module: str) -> set[str]:
             elif isinstance(child, ast.ImportFrom) and child.module:
                 base = child.module
                 if child.level:  # relative import
-                    base = ".".join(module.split(".")[: -child.level] + [child.module])
+                    base = ".".join([*module.split(".")[: -child.level], child.module])
                 if base.split(".")[0] == "grader":
                     found.add(base)
                     # "from grader.probes import stream" imports the submodule grader.probes.stream

@@ -62,11 +62,9 @@ def register_startup(suite: str, *, name: str = "startup/listens", doc: str | No
     def probe(ctx: ProbeContext) -> None:
         startup(ctx)
 
-    probe.__doc__ = doc or (
+    REGISTRY.probe(suite, name, timeout=30.0, requirement=doc or (
         "The server starts and listens on the host and port given on its command line "
-        "before the startup deadline. Source: docs/labs.md (\"Starting programs\")."
-    )
-    REGISTRY.probe(suite, name, timeout=30.0)(probe)
+        "before the startup deadline. Source: docs/labs.md (\"Starting programs\")."))(probe)
 
 
 def wait_for(

@@ -31,7 +31,8 @@ from grader.context import ProbeContext
 from grader.events import Overflow, Reset, Timeout
 from grader.probes.common import register_startup
 from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
-from grader.probes.registry import REGISTRY, Param
+from grader.probes.registry import REGISTRY, Param, ProbeFunc
+from grader.probes.shared import LabProfile, SharedProbes
 from grader.udp import DatagramResult, UdpPeer
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
@@ -49,18 +50,15 @@ NO_REPLY_HINT = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatagramLab:
-    """How a UDP suite's clients talk, for the shared probes.
+class DatagramLab(LabProfile):
+    """How a UDP server family's clients talk, for the shared probes (:data:`DATAGRAM`).
 
     ``category`` names the base probe (``<category>/one-datagram``);
     ``request(ctx, i)`` is the i-th sample request (distinct for distinct
     i); ``reply(ctx, request)`` is the reply a correct server sends;
-    ``hint`` explains a wrong reply; ``source`` names the lab in
-    requirement texts (e.g. ``"docs/labs.md §6"``).
+    ``hint`` explains a wrong reply.
     """
 
-    suite: str
-    source: str
     category: str
     request: Callable[[ProbeContext, int], bytes]
     reply: Callable[[ProbeContext, bytes], bytes]
@@ -70,6 +68,11 @@ class DatagramLab:
     def base(self) -> str:
         """The id of the probe every other one depends on."""
         return f"{self.category}/one-datagram"
+
+
+#: The probes every UDP server lab shares beyond its startup and base probes, declared
+#: below and registered per family by :func:`register`.
+DATAGRAM: SharedProbes[DatagramLab] = SharedProbes(default_depends=lambda lab: (lab.base,))
 
 
 def peer(ctx: ProbeContext, *, connected: bool = True, rcvbuf: int | None = None) -> UdpPeer:
@@ -127,19 +130,16 @@ def register(lab: DatagramLab, *, which: Iterable[str] | None = None) -> None:
 
     Raises ValueError for an unknown name.
     """
-    makers = {STARTUP: _startup, lab.base: _one_datagram, MANY_CLIENTS: _many_clients,
-              IDLE_CPU: _idle_cpu}
-    for name in which if which is not None else makers:
-        if name not in makers:
-            raise ValueError(f"no shared datagram probe {name!r} (known: {', '.join(makers)})")
-        makers[name](lab)
-
-
-def _startup(lab: DatagramLab) -> None:
-    register_startup(lab.suite, name=STARTUP, doc=(
-        "The server starts and binds a UDP socket on the host and port given on its command "
-        "line before the startup deadline (observed from its sockets; no datagram is spent). "
-        "Source: docs/labs.md (\"Starting programs\")."))
+    chosen = tuple(which) if which is not None else (STARTUP, lab.base, *DATAGRAM.names())
+    for name in chosen:
+        if name == STARTUP:
+            register_startup(lab.suite, name=STARTUP, doc=(
+                "The server starts and binds a UDP socket on the host and port given on its "
+                "command line before the startup deadline (observed from its sockets; no "
+                "datagram is spent). Source: docs/labs.md (\"Starting programs\")."))
+        elif name == lab.base:
+            _one_datagram(lab)
+    DATAGRAM.register(lab, [n for n in chosen if n not in (STARTUP, lab.base)])
 
 
 def _one_datagram(lab: DatagramLab) -> None:
@@ -163,15 +163,22 @@ def _one_datagram(lab: DatagramLab) -> None:
             )
         judge_reply(ctx, request, expected, result, hint=lab.hint)
 
-    probe.__doc__ = (
+    REGISTRY.probe(lab.suite, lab.base, weight=2, depends=(STARTUP,), requirement=(
         "A datagram sent to the server is answered with the right datagram, from the address "
         "it was sent to. UDP has no connection to accept: this is what proves the server "
-        f"answers, so the other probes depend on it. Source: {lab.source}."
-    )
-    REGISTRY.probe(lab.suite, lab.base, weight=2, depends=(STARTUP,))(probe)
+        f"answers, so the other probes depend on it. Source: {lab.source}."))(probe)
 
 
-def _many_clients(lab: DatagramLab) -> None:
+@DATAGRAM.probe(
+    "robustness/many-clients",
+    params=lambda _lab: (Param("clients", 5, "count", "clients sending at once"),),
+    requirement=(
+        "{clients} clients (separate sockets and ports) send a datagram each before reading: "
+        "each gets its own reply, and only that. Source: {source} (replies go to each "
+        "sender's own address)."
+    ),
+)
+def _many_clients(lab: DatagramLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         count = ctx.param_int("clients")
         with ExitStack() as stack:
@@ -206,25 +213,21 @@ def _many_clients(lab: DatagramLab) -> None:
                                   details=tuple(problems)),
             )
 
-    probe.__doc__ = (
-        "{clients} clients (separate sockets and ports) send a datagram each before reading: each "
-        f"gets its own reply, and only that. Source: {lab.source} (replies go to each "
-        "sender's own address)."
-    )
-    REGISTRY.probe(lab.suite, MANY_CLIENTS, depends=(lab.base,),
-                   params=(Param("clients", 5, "count", "clients sending at once"),))(probe)
+    return probe
 
 
-def _idle_cpu(lab: DatagramLab) -> None:
+@DATAGRAM.probe(
+    "resources/idle-cpu", lane="idle", params=lambda _lab: IDLE_PARAMS,
+    requirement=(
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness after a datagram was "
+        "answered (block in recvfrom() or select()). Source: {source}; docs/labs.md §3 "
+        "(\"busy loop while idle\")."
+    ),
+)
+def _idle_cpu(lab: DatagramLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         with peer(ctx) as client:
             check_reply(ctx, lab, client, lab.request(ctx, 1))
         measure_idle_cpu(ctx, "with no datagram to serve")
 
-    probe.__doc__ = (
-        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness after a datagram was answered "
-        f"(block in recvfrom() or select()). Source: {lab.source}; docs/labs.md §3 "
-        "(\"busy loop while idle\")."
-    )
-    REGISTRY.probe(lab.suite, IDLE_CPU, depends=(lab.base,), lane="idle",
-                   params=IDLE_PARAMS)(probe)
+    return probe

@@ -27,7 +27,8 @@ from grader.launch.base import tcp_states
 from grader.net import Conn
 from grader.probes import queues
 from grader.probes.common import wait_for
-from grader.probes.registry import REGISTRY, Param
+from grader.probes.registry import Param, ProbeFunc
+from grader.probes.shared import LabProfile, SharedProbes
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
 #: One complete, valid exchange on ``conn``; the int numbers the session (for payloads).
@@ -55,17 +56,14 @@ SETTLE = 0.05
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServerLab:
-    """How a suite's clients talk, for the shared probes.
+class ServerLab(LabProfile):
+    """How a TCP server family's clients talk, for the shared probes (:data:`SERVER`).
 
-    ``source`` names the lab in requirement texts (e.g. ``"docs/labs.md §8"``);
-    ``depends`` are the suite's probes that must pass first (its basic
+    ``depends`` are the family's probes that must pass first (its basic
     request); ``sequential_count`` is the default number of clients of
     ``robustness/sequential-clients`` (the probe's ``count`` param overrides).
     """
 
-    suite: str
-    source: str
     session: Session
     opening: Opening
     depends: tuple[str, ...]
@@ -81,6 +79,11 @@ class ServerLab:
     #: The suite's probe proving large replies work: ``reset-during-reply`` depends on it,
     #: so a server that cannot send a large reply is not failed twice for it.
     bulk_depends: tuple[str, ...] = ()
+
+
+#: The probes every TCP server lab shares, declared below and registered per family by
+#: :func:`register`.
+SERVER: SharedProbes[ServerLab] = SharedProbes(default_depends=lambda lab: lab.depends)
 
 
 class _Farewell:
@@ -166,57 +169,41 @@ def expect_close(ctx: ProbeContext, conn: Conn, *, after: str = "its reply") -> 
 
 
 def register(lab: ServerLab, *, which: Iterable[str] = ALL) -> None:
-    """Register the shared probes named in ``which`` under ``lab.suite``.
+    """Register the shared probes named in ``which`` under ``lab.suite`` (see :data:`SERVER`).
 
-    Raises ValueError for an unknown name or one already registered in the suite.
+    Raises ValueError for an unknown name, a missing hook, or one already
+    registered in the family.
     """
-    makers = {
-        CLOSES_AFTER_REPLY: _closes_after_reply,
-        CLIENT_RESET: _client_reset,
-        SEQUENTIAL: _sequential,
-        NO_FD_LEAK: _no_fd_leak,
-        IDLE_CPU: _idle_cpu,
-        IDLE_CPU_CLIENT: _idle_cpu_client,
-        RESET_BEFORE_REPLY: _reset_before_reply,
-        RESET_DURING_REPLY: _reset_during_reply,
-    }
     which = tuple(which)
     if CLOSES_AFTER_REPLY in which:
         lab = replace(lab, closes_after_reply=True)
-    for name in which:
-        if name not in makers:
-            raise ValueError(f"no shared probe {name!r} (known: {', '.join(makers)})")
-        if name == RESET_BEFORE_REPLY and lab.request is None:
-            raise ValueError(f"{name} needs the ServerLab's request hook")
-        if name == RESET_DURING_REPLY and lab.bulk is None:
-            raise ValueError(f"{name} needs the ServerLab's bulk hook")
-        func, doc, timeout, lane = makers[name](lab)
-        func.__doc__ = doc
-        depends = (*lab.depends, *lab.bulk_depends) if name == RESET_DURING_REPLY else lab.depends
-        params = (IDLE_PARAMS if name in (IDLE_CPU, IDLE_CPU_CLIENT) else
-                  (Param("count", lab.sequential_count, "count", "clients, one after another"),)
-                  if name == SEQUENTIAL else ())
-        REGISTRY.probe(lab.suite, name, depends=depends, timeout=timeout, lane=lane,
-                       params=params)(func)
+    SERVER.register(lab, which)
 
 
-#: A shared probe for one suite: (function, requirement text, timeout in s, lane).
-_Made = tuple[Callable[[ProbeContext], None], str, float, str]
-
-
-def _closes_after_reply(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "shutdown/closes-after-reply", timeout=10.0,
+    requirement=(
+        "After its reply the server closes the connection (FIN), sending nothing more. "
+        "Source: {source} (the reply, then close)."
+    ),
+)
+def _closes_after_reply(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         with ctx.connect() as conn:
             lab.session(ctx, conn, 0)
             expect_close(ctx, conn)
 
-    return probe, (
-        "After its reply the server closes the connection (FIN), sending nothing more. "
-        f"Source: {lab.source} (the reply, then close)."
-    ), 10.0, "main"
+    return probe
 
 
-def _client_reset(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "robustness/client-reset", timeout=10.0,
+    requirement=(
+        "A client that resets its connection mid-request (SO_LINGER 0, RST) leaves the server "
+        "serving the next client. Source: {source}; docs/labs.md §1 (\"dies on a client reset\")."
+    ),
+)
+def _client_reset(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         first = ctx.connect()
         lab.opening(ctx, first)
@@ -233,10 +220,7 @@ def _client_reset(lab: ServerLab) -> _Made:
                 evidence=exc.evidence,
             ) from None
 
-    return probe, (
-        "A client that resets its connection mid-request (SO_LINGER 0, RST) leaves the server "
-        f"serving the next client. Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
-    ), 10.0, "main"
+    return probe
 
 
 def _next_client_served(ctx: ProbeContext, lab: ServerLab, moment: str, hint: str) -> None:
@@ -254,7 +238,18 @@ _SEND_RESET_HINT = ("a send to a client that has reset raises ConnectionResetErr
                     "and keep serving")
 
 
-def _reset_before_reply(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "robustness/reset-before-reply", timeout=10.0,
+    needs=lambda lab: None if lab.request else "the ServerLab's request hook",
+    requirement=(
+        "A client that sends a complete request and resets before the reply leaves the server "
+        "serving the next client: the server reads the request, and the send of its reply "
+        "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
+        "the reset arrive, so the moment is the same on any machine. "
+        "Source: {source}; docs/labs.md §1 (\"dies on a client reset\")."
+    ),
+)
+def _reset_before_reply(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         assert lab.request is not None
         request = lab.request(ctx, 0)
@@ -285,16 +280,25 @@ def _reset_before_reply(lab: ServerLab) -> _Made:
                     "was stopped: it reads the request, and its reply meets the reset")
         _next_client_served(ctx, lab, "right after its request", _SEND_RESET_HINT)
 
-    return probe, (
-        "A client that sends a complete request and resets before the reply leaves the server "
-        "serving the next client: the server reads the request, and the send of its reply "
-        "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
-        "the reset arrive, so the moment is the same on any machine. "
-        f"Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
-    ), 10.0, "main"
+    return probe
 
 
-def _reset_during_reply(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "robustness/reset-during-reply", timeout=20.0,
+    depends=lambda lab: (*lab.depends, *lab.bulk_depends),
+    needs=lambda lab: None if lab.bulk else "the ServerLab's bulk hook",
+    requirement=(
+        "A client that resets while the server is still sending a large reply leaves the server "
+        "serving the next client: the sendall() in progress fails (ConnectionResetError). The "
+        f"grader reads the first {DURING_REPLY_READ // 1024} KiB with a small receive window, "
+        "then reads no more and resets once the reply is backed up in the server's socket and "
+        f"its queues stand still for {SETTLE:g} s (the server is blocked sending, or waits "
+        "to send). The reply is larger than the kernel's largest send buffer (tcp_wmem, "
+        "4 MiB by default). "
+        f"Source: {{source}}; docs/labs.md §1 (\"dies on a client reset\")."
+    ),
+)
+def _reset_during_reply(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         assert lab.bulk is not None
         request = lab.bulk(ctx)
@@ -340,19 +344,20 @@ def _reset_during_reply(lab: ServerLab) -> _Made:
         conn.abort()
         _next_client_served(ctx, lab, "while the server was sending its reply", _SEND_RESET_HINT)
 
-    return probe, (
-        "A client that resets while the server is still sending a large reply leaves the server "
-        "serving the next client: the sendall() in progress fails (ConnectionResetError). The "
-        f"grader reads the first {DURING_REPLY_READ // 1024} KiB with a small receive window, "
-        "then reads no more and resets once the reply is backed up in the server's socket and "
-        f"its queues stand still for {SETTLE:g} s (the server is blocked sending, or waits "
-        "to send). The reply is larger than the kernel's largest send buffer (tcp_wmem, "
-        "4 MiB by default). "
-        f"Source: {lab.source}; docs/labs.md §1 (\"dies on a client reset\")."
-    ), 20.0, "main"
+    return probe
 
 
-def _sequential(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "robustness/sequential-clients", timeout=60.0,
+    params=lambda lab: (Param("count", lab.sequential_count, "count",
+    "clients, one after another"),),
+    requirement=(
+        "{count} clients, one after another, are each served. "
+        "Source: {source}; docs/labs.md §1 (\"one client after "
+        "another, forever\")."
+    ),
+)
+def _sequential(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         count = ctx.param_int("count")
         farewell = _Farewell(lab)
@@ -369,14 +374,17 @@ def _sequential(lab: ServerLab) -> _Made:
                                   evidence=exc.evidence) from None
         ctx.log(f"{count} clients served")
 
-    return probe, (
-        "{count} clients, one after another, are each served. "
-        f"Source: {lab.source}; docs/labs.md §1 (\"one client after "
-        "another, forever\")."
-    ), 60.0, "main"
+    return probe
 
 
-def _no_fd_leak(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "resources/no-fd-leak", timeout=10.0, lane="fds",
+    requirement=(
+        "No file descriptors leak: after 50 clients come and go the open-fd count returns to its "
+        "start. Source: {source}; docs/labs.md §1 (\"never closes\")."
+    ),
+)
+def _no_fd_leak(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         baseline = ctx.stats().fds
         farewell = _Farewell(lab)
@@ -396,26 +404,36 @@ def _no_fd_leak(lab: ServerLab) -> _Made:
                 evidence=Evidence(expected=f"<= {baseline} open fds", actual=f"{now} open fds"),
             )
 
-    return probe, (
-        "No file descriptors leak: after 50 clients come and go the open-fd count returns to its "
-        f"start. Source: {lab.source}; docs/labs.md §1 (\"never closes\")."
-    ), 10.0, "fds"
+    return probe
 
 
-def _idle_cpu(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "resources/idle-cpu", timeout=10.0, lane="idle",
+    params=lambda _lab: IDLE_PARAMS,
+    requirement=(
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with no client connected (after one "
+        "left). Source: {source}; docs/labs.md §1 (\"spins at 100% CPU\")."
+    ),
+)
+def _idle_cpu(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         with ctx.connect() as conn:
             lab.session(ctx, conn, 0)
         wait_for(lambda: True if not close_wait(ctx) else None, deadline=ctx.reply_deadline())
         measure_idle_cpu(ctx, "with no client")
 
-    return probe, (
-        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with no client connected (after one "
-        f"left). Source: {lab.source}; docs/labs.md §1 (\"spins at 100% CPU\")."
-    ), 10.0, "idle"
+    return probe
 
 
-def _idle_cpu_client(lab: ServerLab) -> _Made:
+@SERVER.probe(
+    "resources/idle-cpu-client", timeout=10.0, lane="idle-client",
+    params=lambda _lab: IDLE_PARAMS,
+    requirement=(
+        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with one connected, silent client, "
+        "which is then served. Source: {source}; docs/labs.md §3 (\"busy loop while idle\")."
+    ),
+)
+def _idle_cpu_client(lab: ServerLab) -> ProbeFunc:
     def probe(ctx: ProbeContext) -> None:
         with ctx.connect() as conn:
             ctx.log("connected, silent")
@@ -427,7 +445,4 @@ def _idle_cpu_client(lab: ServerLab) -> _Made:
                                   hint="keep waiting for a slow client's request; do not time "
                                        "out clients", evidence=exc.evidence) from None
 
-    return probe, (
-        "No busy loop: at most {max_cpu} CPU over {seconds} of idleness with one connected, silent client, "
-        f"which is then served. Source: {lab.source}; docs/labs.md §3 (\"busy loop while idle\")."
-    ), 10.0, "idle-client"
+    return probe

@@ -41,7 +41,7 @@ def _request(ctx: ProbeContext, index: int) -> bytes:
     return f"datagram {index}: ".encode() + _text(ctx, 8, 40)
 
 
-def echo_hint(sent: bytes, expected: bytes, got: bytes) -> str:
+def datagram_hint(sent: bytes, expected: bytes, got: bytes) -> str:
     """The likely bug behind an echoed datagram that differs from the one sent."""
     if len(got) < len(sent) and sent.startswith(got):
         return (f"only the first {len(got)} bytes came back: recvfrom({len(got)}) keeps the "
@@ -56,7 +56,7 @@ def echo_hint(sent: bytes, expected: bytes, got: bytes) -> str:
 
 
 LAB = DatagramLab(suite=SUITE, source=SOURCE, category="echo", request=_request,
-                  reply=lambda ctx, request: request, hint=echo_hint)
+                  reply=lambda ctx, request: request, hint=datagram_hint)
 datagram.register(LAB)
 BASE = LAB.base
 
@@ -94,7 +94,7 @@ def boundaries(ctx: ProbeContext) -> None:
         hint = "a reply was split into several datagrams: echo each datagram with one sendto()"
     elif cut := [(p, g) for g in got if g not in payloads for p in payloads
                  if len(g) < len(p) and p.startswith(g)]:
-        hint = echo_hint(cut[0][0], cut[0][0], cut[0][1])
+        hint = datagram_hint(cut[0][0], cut[0][0], cut[0][1])
     elif len(got) < len(payloads) and sum(map(len, got)) == sum(map(len, payloads)):
         hint = "datagrams were merged: echo each datagram on its own, with one sendto()"
     else:
@@ -120,7 +120,7 @@ def empty_datagram(ctx: ProbeContext) -> None:
         result = client.receive(deadline=ctx.reply_deadline())
         ctx.log(f"sent an empty datagram: {result.end.describe()}, {len(result.data)} bytes")
         try:
-            judge_reply(ctx, b"", b"", result, hint=echo_hint, what="echo of the empty datagram")
+            judge_reply(ctx, b"", b"", result, hint=datagram_hint, what="echo of the empty datagram")
         except ProbeFailed as exc:
             hint = exc.hint
             if not result.complete:

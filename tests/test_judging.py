@@ -2,6 +2,8 @@
 
 Covers every branch of :func:`grader.probes.common.echo_hint`, ``judge_echo``
 and ``check_echo``, :func:`grader.probes.adapter.judge_reply_then_close`,
+:func:`grader.probes.generic.expect_close`, the UDP labs' ``judge_reply`` and
+``datagram_hint``,
 each framing adapter's ``explain``/``check``/``expect_reply``/``begin``/
 ``bulk``/``after_bulk``, ``adapter_for``/``require``, and the evidence that
 :func:`grader.verdict.mismatch` builds.  Hints are checked by their key words,
@@ -37,6 +39,10 @@ from grader.net import ReadResult
 from grader.probes import adapter as adapters
 from grader.probes.adapter import Adapter, adapter_for, adapter_for_codec, judge_reply_then_close
 from grader.probes.common import check_echo, echo_hint, judge_echo
+from grader.probes.datagram import judge_reply
+from grader.probes.generic import expect_close
+from grader.probes.udp_echo import datagram_hint
+from grader.udp import DatagramResult
 from grader.verdict import EXCERPT, ProbeError, ProbeFailed, excerpt, mismatch
 
 #: The frozen virtual clock every fake and context here shares: Timeout.after values are exact.
@@ -664,3 +670,71 @@ def test_fake_uses_real_deadlines_by_default() -> None:
     conn = FakeConn(Peer(reply=silent))
     result = conn.read_exactly(1, deadline=time.monotonic() + 5)
     assert isinstance(result.end, Timeout) and 4.0 < result.end.after <= 5.0
+
+
+# -- generic.expect_close: the close after a reply ---------------------------------------
+
+def _replied(peer: Peer) -> FakeConn:
+    """A connection on which a one-line request was answered (the reply already read)."""
+    conn = conn_to(peer)
+    conn.send_all(b"hello\n", deadline=NOW + REPLY)
+    assert conn.read_exactly(6, deadline=NOW + REPLY).data == b"hello\n"
+    return conn
+
+
+@pytest.mark.parametrize(("peer", "reason", "hint", "actual"), [
+    (Peer(fin_after=6), None, None, None),
+    (Peer(reply=add_newline, fin_after=7), "sent 1 more bytes after its reply",
+     "no extra newline or prompt", "b'\\n'"),
+    (Peer(), "did not close the connection after its reply", "'with conn:' block",
+     "the connection stayed open"),
+    (Peer(rst_after=6), "reset the connection after its reply instead of closing it",
+     "a crash or unread input sends RST", "RST"),
+    (Peer(flood=b"z"), "more bytes after its reply", "no extra newline", None),
+], ids=["fin", "extra-bytes", "stays-open", "reset", "endless"])
+def test_expect_close(peer: Peer, reason: str | None, hint: str | None,
+                      actual: str | None) -> None:
+    conn = _replied(peer)
+    if reason is None:
+        expect_close(ctx_of(FakeCtx()), as_conn(conn))
+        return
+    exc = failure(lambda: expect_close(ctx_of(FakeCtx()), as_conn(conn)))
+    assert reason in exc.reason and hint is not None and hint in exc.hint, (exc.reason, exc.hint)
+    assert exc.evidence.expected == "EOF (FIN)"
+    if actual is not None:
+        assert actual in (exc.evidence.actual or ""), exc.evidence.actual
+
+
+# -- datagram.judge_reply and the udp-echo hint ------------------------------------------
+
+def _datagram(data: bytes, end: Event) -> DatagramResult:
+    return DatagramResult(data=data, source=("127.0.0.1", 9) if data or isinstance(end, Done)
+                          else None, end=end, elapsed=0.0)
+
+
+@pytest.mark.parametrize(("got", "hint"), [
+    (b"hello wo", "only the first 8 bytes came back"),
+    (b"hello world\n", "it adds a newline"),
+    (b"HELLO WORLD", "bytes were changed"),
+    (b"hi", "send back exactly the datagram received, as one datagram"),
+])
+def test_datagram_hint(got: bytes, hint: str) -> None:
+    assert hint in datagram_hint(b"hello world", b"hello world", got)
+    assert "strips whitespace" in datagram_hint(b" pad ", b" pad ", b"pad")
+
+
+@pytest.mark.parametrize(("result", "reason", "hint"), [
+    ((b"", TIMEOUT), "no reply reached the sender within 2 s", "recvfrom"),
+    ((b"", RESET), "nothing is bound at the server's address", "keep serving"),
+    ((b"x" * 9, Overflow(cap=8)), "larger than 8 bytes", "one datagram per request"),
+    ((b"pong", Done()), "differs from the expected datagram (4 bytes, expected 4)", "HINT"),
+], ids=["silent", "unreachable", "too-big", "wrong"])
+def test_datagram_judge_reply(result: tuple[bytes, Event], reason: str, hint: str) -> None:
+    exc = failure(lambda: judge_reply(ctx_of(FakeCtx()), b"ping", b"PING", _datagram(*result),
+                                      hint=lambda sent, expected, got: "HINT"))
+    assert reason in exc.reason and hint in exc.hint, (exc.reason, exc.hint)
+
+
+def test_datagram_judge_reply_passes_the_expected_datagram() -> None:
+    judge_reply(ctx_of(FakeCtx()), b"ping", b"PING", _datagram(b"PING", Done()),
+                hint=lambda sent, expected, got: "unused")

@@ -185,8 +185,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     words = argv(submission, assignment, python=sys.executable,
                  entry_path=str(REFERENCE_DIR / str(submission.entry)),
                  values={"host": args.host, "port": str(args.port),
-                         "message": " ".join(args.words)},
-                 extra=[w.replace("{workdir}", str(Path.cwd())) for w in assignment.extra])
+                         "message": " ".join(args.words), "workdir": str(Path.cwd())},
+                 extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,
                   highlight=False, style="dim")
     with interrupts.handled():

@@ -357,8 +357,7 @@ class Runner:
         words = argv(
             self.submission, self.assignment, python=self._python,
             entry_path=self._entry_path, values=values,
-            extra=[w.replace("{workdir}", str(self.submission.folder))
-                    .replace("{scratch}", values.get("scratch", "{scratch}")) for w in self._extra],
+            extra=self._extra,
         )
         lane.command = words
         writable = () if lane.scratch is None else (lane.scratch.parent,)

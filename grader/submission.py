@@ -89,7 +89,11 @@ def argv(
     ``python`` replaces a leading ``python`` word of the assignment's
     template; ``entry_path`` replaces ``{entry}``; ``values`` fills
     ``{host}``, ``{port}``, ``{message}`` and friends; a word ``{extra}``
-    expands to ``extra``.  Raises :class:`UsageError` for an unknown placeholder.
+    expands to ``extra``.  The ``extra`` words get the same ``values``
+    (``{scratch}``, ...) plus ``{workdir}`` (default: the submission's
+    folder); a placeholder with no value stays as written.  This is the one
+    place placeholders are substituted.  Raises :class:`UsageError` for an
+    unknown placeholder in the command.
     """
     if submission.command is not None:
         words = list(submission.command)
@@ -100,6 +104,8 @@ def argv(
     table = dict(values)
     if entry_path is not None:
         table["entry"] = entry_path
+    fill = {"workdir": str(submission.folder), **values}
+    extra = [_fill(word, fill) for word in extra]
     out: list[str] = []
     for word in words:
         if word == "{extra}":
@@ -114,3 +120,10 @@ def argv(
     if submission.command is None and "{extra}" not in words:
         out.extend(extra)
     return tuple(out)
+
+
+def _fill(word: str, values: Mapping[str, str]) -> str:
+    """``word`` with each ``{name}`` of ``values`` replaced; other braces left alone."""
+    for name, value in values.items():
+        word = word.replace("{" + name + "}", value)
+    return word

@@ -167,27 +167,37 @@ class Conn:
                 time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
         return Done()
 
-    def push(self, data: bytes, *, deadline: float, idle: float) -> tuple[int, Event]:
+    def push(self, data: bytes, *, deadline: float, idle: float,
+             busy: Callable[[], bool] | None = None, patience: float = 2.0) -> tuple[int, Event]:
         """Write ``data`` without reading until it is all sent, ``deadline`` passes, or the
         peer takes nothing for ``idle`` seconds (its window is closed).
 
-        Returns the bytes sent and how writing ended (:class:`Done`, :class:`Timeout` or
-        :class:`Reset`).
+        ``busy`` (optional) tells whether the peer is still running rather than
+        blocked (e.g. :func:`grader.launch.base.runnable`): while it is, a stall
+        is not yet idleness (a peer starved of CPU on a loaded machine has not
+        stopped reading), up to ``patience`` seconds without progress.  Returns
+        the bytes sent and how writing ended (:class:`Done`, :class:`Timeout`
+        or :class:`Reset`).
         """
         view = memoryview(data)
         sent = 0
-        moved = time.monotonic()
+        moved = still = time.monotonic()
         while sent < len(data):
             try:
                 sent += self.sock.send(view[sent : sent + 256 * 1024])
-                moved = time.monotonic()
+                moved = still = time.monotonic()
                 continue
             except BlockingIOError:
                 pass
             except OSError as exc:
                 return sent, reset_or_raise(exc)
-            if not self._wait(selectors.EVENT_WRITE, min(deadline, moved + idle)):
-                return sent, Timeout(after=time.monotonic() - moved)
+            if self._wait(selectors.EVENT_WRITE, min(deadline, still + idle)):
+                continue
+            now = time.monotonic()
+            if busy is not None and now < min(deadline, moved + patience) and busy():
+                still = now  # running, not blocked: wait another idle period
+                continue
+            return sent, Timeout(after=now - moved)
         return sent, Done()
 
     def shutdown_write(self) -> Event:

@@ -216,6 +216,25 @@ def process_stats(pids: Iterable[int]) -> ProcessStats | None:
     return ProcessStats(processes=alive, threads=threads, fds=fds, cpu_seconds=cpu, rss=rss)
 
 
+def runnable(pids: Iterable[int]) -> bool:
+    """True when a thread of ``pids`` is running or waiting for a CPU (state R in
+    ``/proc/PID/task/TID/stat``): the program is busy or starved, not blocked."""
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R":
+                return True
+    return False
+
+
 def _socket_inodes(pid: int) -> set[str]:
     inodes = set()
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done
+from grader.launch.base import runnable
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
@@ -133,8 +134,11 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
             # Backpressure first: up to half the payload is written without reading, so the
             # server's send buffer is full when it echoes (its send() then takes only part,
             # on any machine); a server that blocks in sendall() stops reading, and the
-            # grader goes on once nothing has moved for PREFILL_IDLE seconds.
-            start, _ = conn.push(payload[: size // 2], deadline=deadline, idle=PREFILL_IDLE)
+            # grader goes on once nothing has moved for PREFILL_IDLE seconds while no thread
+            # of the server is runnable (a server starved of CPU has not stopped reading).
+            pids = ctx.program.pids() if ctx.program is not None else []
+            start, _ = conn.push(payload[: size // 2], deadline=deadline, idle=PREFILL_IDLE,
+                                 busy=lambda: runnable(pids))
             ctx.log(f"wrote {start} bytes before reading any echo")
         result = adapter.bulk(conn, payload, deadline=deadline, idle=ctx.reply_timeout,
                               write_first=write_first, start=start)

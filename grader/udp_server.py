@@ -125,6 +125,9 @@ class UdpServer:
                  log: Callable[[str], None] = lambda line: None,
                  opener: Callable[[int, int], socket.socket] = socket.socket) -> None:
         self.sock = sock
+        host, port = sock.getsockname()[:2]
+        #: Where the server is bound: the address a client is told (kept after :meth:`stop`).
+        self.address: tuple[str, int] = (str(host), int(port))
         self.plan = plan
         self.deadline = deadline
         self._reply = reply
@@ -139,12 +142,6 @@ class UdpServer:
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._serve, name="udp-server", daemon=True)
         self.error: BaseException | None = None
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """Where the server is bound: the address a client is told."""
-        host, port = self.sock.getsockname()[:2]
-        return str(host), int(port)
 
     def start(self) -> None:
         """Start serving (once)."""

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from dockerkit import docker_image, docker_launcher  # noqa: F401
 from helpers import (
     BUGS,
     assert_all_passed_alike,
@@ -15,6 +16,7 @@ from helpers import (
     grade,
     not_passed,
     signature,
+    verdict,
 )
 
 from grader.assignment import load
@@ -106,3 +108,23 @@ def test_a_known_bug_gets_the_same_verdicts_5_times() -> None:
         runs = list(pool.map(lambda _: grade(LAB, bug), range(5)))
     assert len({tuple(signature(run)) for run in runs}) == 1, [failed(run) for run in runs]
     assert failed(runs[0]) == KNOWN_BUGS["prints_every_reply"][0]
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("docker_image")
+def test_docker_gives_the_same_verdicts_as_local() -> None:
+    """The grader's UDP server is reached through the sandbox firewall (the client's own grader
+    port, UDP), the stranger's datagram and the ICMP port unreachable reach the container: the
+    reference passes, and a recvfrom() that trusts anyone fails the same probe as locally."""
+    bug = BUGS / LAB / "recvfrom_trusts_anyone.py"
+    with docker_launcher() as launcher, ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(grade, LAB, target, launcher=chosen)
+                   for chosen in (None, launcher) for target in (None, bug)]
+        local, boxed = [f.result() for f in futures[:2]], [f.result() for f in futures[2:]]
+    assert_all_passed_alike([local[0], boxed[0]])
+    assert_known_bug(boxed[1], *KNOWN_BUGS["recvfrom_trusts_anyone"][:2],
+                     KNOWN_BUGS["recvfrom_trusts_anyone"][2])
+    assert [signature(r) for r in local] == [signature(r) for r in boxed]
+    # the reference says "port unreachable" only on ConnectionRefusedError: the ICMP came back
+    no_server = verdict(boxed[0], "errors/no-server")
+    assert any("port unreachable" in line for line in no_server.transcript), no_server.transcript

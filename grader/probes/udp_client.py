@@ -160,15 +160,24 @@ def _serve(ctx: ProbeContext, message: str, plan: Plan) -> tuple[ClientRun, list
     within = ctx.param_float("within")
     sock = ctx.bind_udp()
     with UdpServer(sock, plan=plan, deadline=ctx.deadline, log=ctx.log) as server:
-        program = ctx.start_client(port=server.address[1], message=message)
-        run = ctx.finish_client(program, timeout=max(0.1, min(within, ctx.deadline
-                                                                  - time.monotonic())))
+        run = _run_client(ctx, server.address[1], message, within)
     requests, _ = server.snapshot()
     if server.error is not None:
         raise ProbeError(f"the grader's UDP server failed: {server.error!r}")
-    ctx.log(f"client exited with status {run.status} after {run.elapsed:.3f} s; "
-            f"{len(requests)} request(s)")
+    ctx.log(f"{len(requests)} request(s) received")
     return run, requests
+
+
+def _run_client(ctx: ProbeContext, port: int, message: str, within: float) -> ClientRun:
+    """Start the client against ``port`` and wait for it, up to ``within`` seconds from its start
+    (the start itself included: under Docker, the container's start)."""
+    started = time.monotonic()
+    program = ctx.start_client(port=port, message=message)
+    left = min(within - (time.monotonic() - started), ctx.deadline - time.monotonic())
+    run = ctx.finish_client(program, timeout=max(0.1, left))
+    ended = "killed" if run.status is None else f"exited with status {run.status}"
+    ctx.log(f"client {ended} {time.monotonic() - started:.3f} s after its start")
+    return run
 
 
 def _expect_reply_printed(ctx: ProbeContext, message: str, plan: Plan, *,
@@ -280,10 +289,8 @@ def no_server(ctx: ProbeContext) -> None:
         probe_sock.bind((ctx.launcher.listen_host, 0))
         port = int(probe_sock.getsockname()[1])
     ctx.log(f"port {port} bound and closed: nothing listens there")
-    program = ctx.start_client(port=port, message="anyone there?")
-    run = ctx.finish_client(program, timeout=max(0.1, min(within, ctx.deadline - time.monotonic())))
-    ctx.log(f"status {run.status} after {run.elapsed:.3f} s; stderr "
-            f"{_text(run.stderr).strip()[:200]!r}")
+    run = _run_client(ctx, port, "anyone there?", within)
+    ctx.log(f"stderr {_text(run.stderr).strip()[:200]!r}")
     judge_clean_error(run, "no server (ICMP port unreachable)", within)
 
 

@@ -31,7 +31,8 @@ RETRY = "retransmit/first-dropped"
 probe = REGISTRY.probe
 
 #: The bound on a whole client run (seconds from its start), shared by every probe.
-WITHIN = Param("within", 10.0, "seconds", "time the client has to exit, from its start")
+WITHIN = Param("within", 10.0, "seconds", "time the client has to exit, from its start "
+               "(keep it below the probe's timeout, 20 s by default)")
 
 
 # -- judging (plain data in, ProbeFailed out) -------------------------------------------------
@@ -313,7 +314,7 @@ def silent_server(ctx: ProbeContext) -> None:
        params=(WITHIN, Param("bytes", 65507, "bytes", "size of the message (the largest "
                                                       "IPv4 UDP payload)")))
 def largest_datagram(ctx: ProbeContext) -> None:
-    """A {bytes} message goes out as one datagram and its reply is printed whole.
+    """A message of {bytes} goes out as one datagram and its reply is printed whole.
 
     65,507 bytes is the largest UDP payload over IPv4; recv(1024) or any
     buffer smaller than the reply keeps its start and drops the rest.

@@ -266,6 +266,19 @@ class ProbeContext:
             self._sockets.append(sock)
         return sock
 
+    def bind_udp(self) -> socket.socket:
+        """A datagram socket bound on the listen address (a free port), for a UDP client
+        submission to send to; tracked, closed when the probe ends."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.launcher.listen_host, 0))
+        except OSError:
+            sock.close()
+            raise
+        with self._lock:
+            self._sockets.append(sock)
+        return sock
+
     def accept(self, listener: socket.socket, *, deadline: float) -> net.Conn | None:
         """Accept one connection on ``listener`` before ``deadline``; None on timeout."""
         listener.settimeout(max(0.001, deadline - time.monotonic()))

@@ -168,3 +168,52 @@ def test_a_client_reaches_only_the_listener_it_was_started_for(tmp_path: Path) -
     assert f"{other} blocked ConnectionRefusedError" in out
     assert "dns blocked" in out
     assert docker_leftovers() == []
+
+
+UDP_CLIENT = textwrap.dedent("""\
+    import socket, sys
+    host, mine, other = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    for port in (mine, other):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect((host, port))
+            sock.settimeout(2)
+            try:
+                sock.send(b"ping %d" % port)
+                print(port, "answered", sock.recv(100).decode(), flush=True)
+            except OSError as exc:
+                print(port, "blocked", repr(exc), flush=True)
+""")
+
+
+def test_a_udp_client_reaches_only_the_udp_port_it_was_started_for(tmp_path: Path) -> None:
+    """UDP goes through the same allow-list as TCP (udp-echo-client, docs/labs.md §15): the
+    grader's own port answers; another bound UDP port of the grader gets nothing and the
+    client is told at once (ICMP port unreachable), rather than waiting."""
+    (tmp_path / "client.py").write_text(UDP_CLIENT)
+    with docker_launcher() as launcher:
+        socks = []
+        for _ in range(2):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((launcher.listen_host, 0))
+            sock.settimeout(30)
+            socks.append(sock)
+        mine, other = (s.getsockname()[1] for s in socks)
+        program = launcher.start(LaunchSpec(
+            argv=("python", "client.py", launcher.client_host, str(mine), str(other)),
+            cwd=tmp_path, grader_ports=(mine,)))
+        try:
+            data, source = socks[0].recvfrom(100)
+            socks[0].sendto(b"pong", source)
+            assert program.wait(30) == 0
+            out = program.output().stdout.decode()
+            socks[1].setblocking(False)
+            with pytest.raises(BlockingIOError):
+                socks[1].recvfrom(100)
+        finally:
+            program.stop()
+            for sock in socks:
+                sock.close()
+    assert data == b"ping %d" % mine
+    assert f"{mine} answered pong" in out
+    assert f"{other} blocked ConnectionRefusedError" in out, out
+    assert docker_leftovers() == []

@@ -16,6 +16,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     framing,
     labs,
     stream,
+    udp_client,
     udp_echo,
     upper,
 )

@@ -513,8 +513,8 @@ def host_name(ctx: ProbeContext) -> None:
     """
     with _field(ctx, ctx.param_int("ports"), ctx.param_int("open")) as (made, private):
         run, _ = _scan(ctx, made, private, host="localhost")
-        _expect_finished(run, 0)
         try:
+            _expect_finished(run, 0)
             _expect_exact(run, made)
         except ProbeFailed as exc:
             raise ProbeFailed(f"with host 'localhost': {exc.reason}",

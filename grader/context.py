@@ -20,13 +20,21 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import net
-from grader.launch.base import Launcher, LaunchSpec, Output, ProcessStats, Program, process_stats
+from grader.launch.base import (
+    Launcher,
+    LaunchSpec,
+    Output,
+    ProcessStats,
+    Program,
+    SocketMaker,
+    process_stats,
+)
 from grader.probes.registry import ParamValue
 from grader.readiness import StartResult
 from grader.submission import Submission, argv
@@ -291,17 +299,46 @@ class ProbeContext:
             self._conns.append(conn)
         return conn
 
-    def start_client(self, *, port: int, message: str = "", extra: Sequence[str] = ()) -> Program:
-        """Start the client submission against ``port`` on the grader's listener; tracked."""
+    def track(self, sock: socket.socket) -> socket.socket:
+        """Close ``sock`` when the probe ends (a socket made outside :meth:`listen`)."""
+        with self._lock:
+            self._sockets.append(sock)
+        return sock
+
+    def start_client(
+        self,
+        *,
+        port: int | None = None,
+        message: str = "",
+        extra: Sequence[str] = (),
+        values: Mapping[str, str] | None = None,
+        network: Callable[[SocketMaker], None] | None = None,
+    ) -> Program:
+        """Start the client submission; tracked.
+
+        Its command's ``{host}`` is the launcher's client host and ``{port}``
+        the grader listener's ``port`` (the program may connect to it, and under
+        Docker to nothing else); ``values`` add placeholders or replace those.
+        With ``network``, the program gets a network of its own where the
+        launcher can give one (else it shares the grader's), and ``network`` is
+        called with a socket maker for it before the program starts
+        (:attr:`grader.launch.base.LaunchSpec.prepare`).
+        """
+        table = {"message": message}
+        if port is not None:
+            table["port"] = str(port)
+        if values is None or "host" not in values:
+            table["host"] = self.launcher.client_host
+        table.update(values or {})
         words = argv(
             self.submission, self.assignment, python=self._python, entry_path=self._entry_path,
-            values={"host": self.launcher.client_host, "port": str(port), "message": message},
-            extra=tuple(extra) or self._extra,
+            values=table, extra=tuple(extra) or self._extra,
         )
         self.log(f"start client: {' '.join(words)}")
         program = self.launcher.start(
             LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
-                       grader_ports=(port,))
+                       grader_ports=() if port is None else (port,),
+                       own_network=network is not None, prepare=network)
         )
         with self._lock:
             self._programs.append(program)

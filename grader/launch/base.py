@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +23,9 @@ import psutil
 
 #: The image a Docker run uses unless the assignment or command line says otherwise.
 DEFAULT_IMAGE = "python:3.12-slim"
+
+#: Makes a socket (family, kind) in a program's network: its own namespace, or the grader's.
+SocketMaker = Callable[[int, int], socket.socket]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +57,12 @@ class LaunchSpec:
     sandboxing launcher lets it reach those and nothing else.
     ``own_network`` (servers) asks for a network namespace of its own where
     the launcher can give one; the grader then reaches it through
-    :meth:`Program.socket`.
+    :meth:`Program.socket`.  ``prepare`` is called once, before the program
+    runs a single instruction of its own, with a :data:`SocketMaker` for the
+    network the program will be in (its own namespace when it gets one, else
+    the grader's): the grader makes there the listeners the program must
+    find already in place (a port scanner's targets).  Its sockets stay the
+    caller's to close; an exception it raises aborts the start.
     """
 
     argv: tuple[str, ...]
@@ -64,6 +72,7 @@ class LaunchSpec:
     writable: tuple[Path, ...] = ()
     grader_ports: tuple[int, ...] = ()
     own_network: bool = False
+    prepare: Callable[[SocketMaker], None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

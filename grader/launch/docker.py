@@ -27,7 +27,10 @@ never block (the engine buffers nothing; the captures keep head and tail).
 The grader reaches a server from inside the container's network namespace
 (:mod:`grader.launch.netns`): its sockets are made there and connect to the
 container's loopback, so a server bound to ``localhost`` is reached, over the
-same kind of path as a local one.  The sandbox network carries only what
+same kind of path as a local one.  A spec with ``prepare`` (a port scanner's
+targets) starts held: the container's shell waits for one line on stdin
+while the grader makes its listeners in the container's namespace, then
+runs the program, which finds them on its own loopback.  The sandbox network carries only what
 the program itself sends (client labs, and what the firewall refuses).
 
 Observation uses host PIDs: the container's main process (``State.Pid``)
@@ -70,6 +73,10 @@ SOURCE_CAP = 64 * 1024 * 1024
 API_TIMEOUT = 60
 #: The container's command: copy the submission into the tmpfs, then become the program.
 SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && exec "$@"'
+#: The same, held until the grader sends one line on stdin: a ``LaunchSpec.prepare`` runs
+#: first, in the container's network namespace, which exists only once the container does.
+#: (``read`` in dash takes one byte at a time, so nothing after that line is consumed.)
+GATED_SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && read -r _ && exec "$@"'
 MIB = 1024 * 1024
 #: What to do when the image is missing (README: air-gapped labs).
 IMAGE_ADVICE = ("build a local image with .ci/build-image (no registry needed) and pass "
@@ -516,7 +523,9 @@ class DockerProgram:
         env = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp",
                **spec.env}
         created = self._api.create_container(
-            launcher.image, ["/bin/sh", "-c", SETUP, "sockgrade", *spec.argv],
+            launcher.image,
+            ["/bin/sh", "-c", SETUP if spec.prepare is None else GATED_SETUP, "sockgrade",
+             *spec.argv],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}", working_dir=WORKDIR, environment=env,
             labels=labels, host_config=host_config, stdin_open=True, detach=False, tty=False,
             hostname="submission",
@@ -548,6 +557,11 @@ class DockerProgram:
         if self._pid:
             with contextlib.suppress(OSError):  # it may have exited already: no server to reach
                 self._namespace = netns.Namespace.of(self._pid)
+        if spec.prepare is not None:  # the shell waits on stdin (GATED_SETUP) meanwhile
+            if self._namespace is None:
+                raise LaunchError("the container exited before its network could be prepared")
+            spec.prepare(self._namespace.socket)
+            self._sock.sendall(b"\n")
 
     # -- Program protocol ---------------------------------------------------------
 

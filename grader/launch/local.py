@@ -90,6 +90,16 @@ class LocalProgram:
                     self._cgroup.remove()
                 raise LaunchError(f"cannot make a network namespace: {exc}") from None
         enter = self._namespace.joiner() if self._namespace is not None else None
+        if spec.prepare is not None:  # the program's network, set up before it runs
+            try:
+                spec.prepare(self._namespace.socket if self._namespace is not None
+                             else socket.socket)
+            except BaseException:
+                if self._cgroup is not None:
+                    self._cgroup.remove()
+                if self._namespace is not None:
+                    self._namespace.close()
+                raise
         try:
             self._proc = subprocess.Popen(
                 list(spec.argv),

@@ -97,3 +97,25 @@ def wait_until_unheld(port: int, *, timeout: float = LINGER_BOUND) -> tuple[Port
         if use.free or use.holders or time.monotonic() - started >= timeout:
             return use, time.monotonic() - started
         time.sleep(0.1)  # polls the kernel's table; the timeout bounds it
+
+
+def tcp_ports_in_use(first: int, last: int, *, listening_only: bool = False) -> set[int]:
+    """Local TCP ports from ``first`` to ``last`` (inclusive) that some socket of the grader's
+    network namespace uses (any state; with ``listening_only``, LISTEN only), IPv4 or IPv6.
+
+    One read of ``/proc/net/tcp`` and ``tcp6`` for the whole range.
+    """
+    found: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 4 or (listening_only and cols[3] != "0A"):
+                continue
+            port = int(cols[1].rsplit(":", 1)[1], 16)
+            if first <= port <= last:
+                found.add(port)
+    return found

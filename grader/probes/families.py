@@ -15,6 +15,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     file_transfer,
     framing,
     labs,
+    port_scanner,
     stream,
     udp_client,
     udp_echo,

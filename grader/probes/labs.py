@@ -72,6 +72,7 @@ def _define() -> None:
         LabSuite(name="file-transfer-server", family="file-transfer", include=("*",)),
         LabSuite(name="tcp-echo-client", family="echo-client", include=("*",)),
         LabSuite(name="udp-echo-client", family="udp-client", include=("*",)),
+        LabSuite(name="port-scanner", family="port-scan", include=("*",)),
     ]
     for lab in labs:
         REGISTRY.lab_suite(lab)

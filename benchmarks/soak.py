@@ -3,7 +3,9 @@
 Theory of operation: ``--hog`` busy processes (default one per core) compete
 with the grader and the programs for every core.  Each program of the chosen
 labs (``reference/`` and ``tests/bugs/<lab>/*.py``) is graded ``--rounds``
-times, ``--jobs`` at a time, with the local runner.  A program's verdicts are
+times, ``--jobs`` at a time, with the local runner, round by round (so an
+interrupted soak has covered every program about equally; each grading is
+printed as it ends).  A program's verdicts are
 its (probe, outcome) list; a grading *differs* when its list is not the
 program's most common one.  The report gives, per probe that ever differed,
 how often (its flake rate); the slowest probe relative to its timeout (how
@@ -20,6 +22,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -65,12 +68,21 @@ def main() -> None:
         hog.start()
     started = time.monotonic()
 
+    done: list[int] = [0]
+    lock = threading.Lock()
+
     def run(item: tuple[str, Path | None, int]) -> tuple[str, Path | None, GradeResult]:
         lab, program, _ = item
-        return lab, program, grade(lab, program)
+        result = grade(lab, program)
+        with lock:  # progress, so an interrupted soak still says how far it got
+            done[0] += 1
+            print(f"[{done[0]}/{len(work)} {time.monotonic() - started:.0f} s] "
+                  f"{lab}/{program.stem if program else 'reference'}: "
+                  f"{sum(v.outcome is Outcome.PASSED for v in result.verdicts)} passed", flush=True)
+        return lab, program, result
 
+    work = [(lab, program, n) for n in range(args.rounds) for lab, program in programs]
     try:
-        work = [(lab, program, n) for lab, program in programs for n in range(args.rounds)]
         with ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(run, work))
     finally:

@@ -17,6 +17,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     labs,
     stream,
     udp_echo,
+    upload_client,
     upper,
 )
 from grader.probes.registry import REGISTRY

@@ -71,6 +71,7 @@ def _define() -> None:
         LabSuite(name="caesar-server", family="caesar", include=("*",)),
         LabSuite(name="file-transfer-server", family="file-transfer", include=("*",)),
         LabSuite(name="tcp-echo-client", family="echo-client", include=("*",)),
+        LabSuite(name="file-transfer-client", family="upload-client", include=("*",)),
     ]
     for lab in labs:
         REGISTRY.lab_suite(lab)

@@ -90,19 +90,16 @@ def _text(ctx: ProbeContext, lines: int) -> bytes:
         for _ in range(lines))
 
 
-def _start(ctx: ProbeContext, file: Path, *, rcvbuf: int | None = None,
-           maxseg: int | None = None) -> tuple[Conn, Program]:
+def _start(ctx: ProbeContext, file: Path, *, rcvbuf: int | None = None) -> tuple[Conn, Program]:
     """Listen, start the client with FILE = ``file`` and accept it.
 
-    ``rcvbuf`` and ``maxseg`` (bytes) are set on the listener, so the accepted
-    socket inherits them from the handshake on.  Returns the connection and the
+    ``rcvbuf`` (bytes) is set on the listener, so the accepted socket has it
+    from the handshake on (the window it offers).  Returns the connection and the
     program; raises ProbeFailed when the client never connects.
     """
     listener = ctx.listen()
     if rcvbuf is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    if maxseg is not None:
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, maxseg)
     program = ctx.start_client(port=listener.getsockname()[1], values={"file": str(file)})
     conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, _CONNECT_WAIT)))
     if conn is None:
@@ -241,10 +238,12 @@ class _After:
 
 
 def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: bytes, *,
-                      chunks: list[int] | None = None, gap: float = 0.0) -> _After:
+                      chunks: list[int] | None = None, gap: float = 0.0,
+                      succeeded: bool = False) -> _After:
     """Send ``reply`` (split by ``chunks`` with ``gap`` s between), then FIN, then read until
     the client closes; then wait for the client to exit.  Bytes the client sends after the
-    upload fail the probe (the framing has no room for them)."""
+    upload fail the probe (the framing has no room for them), and so does a hang; with
+    ``succeeded``, so does any exit but status 0 without a traceback."""
     if chunks:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sent = conn.send_all(reply, deadline=ctx.reply_deadline(), chunks=chunks, gap=gap)
@@ -263,15 +262,23 @@ def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: by
         raise ProbeFailed("the client did not exit after the reply (killed at the deadline)",
                           hint="read the reply line, print it, close the socket and exit",
                           evidence=Evidence(actual=excerpt(run.stderr)))
+    if succeeded and (run.status != 0 or b"Traceback" in run.stderr):
+        raise ProbeFailed(f"the upload succeeded (OK), but the client exited with status "
+                          f"{run.status}" + (" after a traceback" if b"Traceback" in run.stderr
+                                             else ""),
+                          hint="after OK, print it and exit 0",
+                          evidence=Evidence(expected="exit status 0", actual=str(run.status),
+                                            details=("stderr:\n" + run.stderr.decode(
+                                                "utf-8", "replace")[-800:],)))
     return _After(data=rest.data, end=rest.end, run=run)
 
 
-def _upload(ctx: ProbeContext, file: _File, *, what: str, strict_name: bool = False,
-            reply: bytes | None = None) -> _After:
-    """One whole session: the client uploads ``file``, the grader checks it and replies OK."""
+def _upload(ctx: ProbeContext, file: _File, *, what: str, strict_name: bool = False) -> _After:
+    """One whole session: the client uploads ``file``, the grader checks it, replies OK, and
+    the client must exit 0."""
     conn, program = _start(ctx, file.path)
     _judge_upload(ctx, _read_upload(ctx, conn), file, what=what, strict_name=strict_name)
-    return _reply_and_finish(ctx, conn, program, reply or protocol(ctx).ok)
+    return _reply_and_finish(ctx, conn, program, protocol(ctx).ok, succeeded=True)
 
 
 def _output(run: ClientRun) -> str:
@@ -312,8 +319,8 @@ def framing(ctx: ProbeContext) -> None:
 
     A text file of {lines} lines is uploaded: a 4-byte big-endian length of the
     name's UTF-8 bytes, the name, an 8-byte big-endian size, then the content,
-    checked by SHA-256, and nothing after it; then the client exits after the
-    OK reply.  Source: docs/labs.md §17 ("in the file-transfer framing").
+    checked by SHA-256, and nothing after it; after the OK reply the client
+    exits with status 0.  Source: docs/labs.md §17 ("in the file-transfer framing").
     """
     file = _make_file(ctx, _name(ctx, "notes", ".txt"), _text(ctx, ctx.param_int("lines")))
     _upload(ctx, file, what="text file")
@@ -353,29 +360,27 @@ def non_ascii_name(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "upload/large-file", depends=(BASIC,), timeout=60.0, params=(
         Param("bytes", 20 * 1024 * 1024, "bytes", "size of the binary file"),
-        Param("rcvbuf", 4096, "bytes", "receive buffer of the grader's accepted socket"),
-        Param("segment", 536, "bytes", "TCP maximum segment size of the grader's socket"),
-        Param("read_bytes", 4096, "bytes", "most bytes the grader takes per read"),
+        Param("rcvbuf", 16384, "bytes", "receive buffer of the grader's accepted socket"),
+        Param("read_bytes", 16384, "bytes", "most bytes the grader takes per read"),
         Param("read_gap", 0.0002, "seconds", "pause between the grader's reads"),
-        Param("idle", 10.0, "seconds", "longest wait for more bytes of the upload")))
+        Param("idle", 5.0, "seconds", "longest wait for more bytes of the upload")))
 def large_file(ctx: ProbeContext) -> None:
     """A {bytes} binary file reaches a slow server intact (same size and SHA-256).
 
     The grader reads at most {read_bytes} per read with {read_gap} between reads,
-    through a {rcvbuf} receive buffer and {segment} segments, so the client's
-    send buffer fills: a send() without sendall(), or one read() of the file
-    that is then partly sent, loses bytes.  Source: docs/labs.md §17 ("send
+    through a {rcvbuf} receive buffer, so the client's send buffer fills: a
+    send() without sendall(), or one read() of the file that is then partly
+    sent, loses bytes.  Source: docs/labs.md §17 ("send
     instead of sendall"), §10 ("any bytes of any size").
     """
     file = _make_file(ctx, _name(ctx, "random", ".bin"), ctx.rng.randbytes(ctx.param_int("bytes")))
-    conn, program = _start(ctx, file.path, rcvbuf=ctx.param_int("rcvbuf"),
-                           maxseg=ctx.param_int("segment"))
+    conn, program = _start(ctx, file.path, rcvbuf=ctx.param_int("rcvbuf"))
     started = time.monotonic()
     got = _read_upload(ctx, conn, wait=ctx.param_float("idle"), cap=ctx.param_int("read_bytes"),
                        gap=ctx.param_float("read_gap"))
     ctx.log(f"read {got.total} bytes in {time.monotonic() - started:.1f} s")
     _judge_upload(ctx, got, file, what="large binary file")
-    _reply_and_finish(ctx, conn, program, protocol(ctx).ok)
+    _reply_and_finish(ctx, conn, program, protocol(ctx).ok, succeeded=True)
 
 
 # -- replies -------------------------------------------------------------------

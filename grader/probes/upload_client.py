@@ -29,8 +29,9 @@ from grader.codecs import upload
 from grader.codecs.base import ProtocolError
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Done, Event, Reset
-from grader.launch.base import Program
+from grader.launch.base import Program, runnable
 from grader.net import Conn, refusing_port
+from grader.probes.common import wait_for
 from grader.probes.file_transfer import protocol
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeFailed, excerpt
@@ -238,15 +239,29 @@ class _After:
 
 
 def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: bytes, *,
-                      chunks: list[int] | None = None, gap: float = 0.0,
+                      cut: int | None = None, gap: float = 0.0,
                       succeeded: bool = False) -> _After:
-    """Send ``reply`` (split by ``chunks`` with ``gap`` s between), then FIN, then read until
-    the client closes; then wait for the client to exit.  Bytes the client sends after the
-    upload fail the probe (the framing has no room for them), and so does a hang; with
-    ``succeeded``, so does any exit but status 0 without a traceback."""
-    if chunks:
+    """Send ``reply``, then FIN, then read until the client closes; then wait for the client
+    to exit.
+
+    With ``cut``, the reply goes in two segments: ``reply[:cut]``, then at least
+    ``gap`` seconds and until the client is blocked again (it has taken the
+    first segment, whatever the machine's load; bounded by the reply
+    deadline), then the rest.  Bytes the client sends after the upload fail
+    the probe (the framing has no room for them), and so does a hang; with
+    ``succeeded``, so does any exit but status 0 without a traceback.
+    """
+    if cut is None:
+        sent = conn.send_all(reply, deadline=ctx.reply_deadline())
+    else:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sent = conn.send_all(reply, deadline=ctx.reply_deadline(), chunks=chunks, gap=gap)
+        sent = conn.send_all(reply[:cut], deadline=ctx.reply_deadline())
+        time.sleep(gap)  # the pause between the segments is the stimulus
+        settled = wait_for(lambda: True if not runnable(program.pids()) else None,
+                           deadline=ctx.reply_deadline())
+        ctx.log(f"sent {reply[:cut]!r}; client {'blocked' if settled else 'still running'}")
+        if isinstance(sent, Done):
+            sent = conn.send_all(reply[cut:], deadline=ctx.reply_deadline())
     ctx.log(f"replied {reply!r} ({sent.describe()}), then FIN")
     conn.shutdown_write()
     rest = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=65536)
@@ -387,19 +402,20 @@ def large_file(ctx: ProbeContext) -> None:
 
 
 @probe(SUITE, "reply/ok", depends=(BASIC,), timeout=15.0, params=(
-        Param("gap", 0.2, "seconds", "pause between the two segments of the reply"),))
+        Param("gap", 0.05, "seconds", "least pause between the two segments of the reply"),))
 def reply_ok(ctx: ProbeContext) -> None:
     """On ``OK`` the client prints the reply line and exits with status 0.
 
-    The reply arrives in two segments {gap} apart (``O``, then ``K`` and the
-    newline): one recv() is not one line.  Source: docs/labs.md §17 ("Print the
+    The reply arrives in two segments (``O``, then ``K`` and the newline), the
+    second at least {gap} later and only once the client has taken the first
+    and blocked again: one recv() is not one line.  Source: docs/labs.md §17 ("Print the
     server's reply"; "Exit with status 0 on `OK`").
     """
     file = _make_file(ctx, _name(ctx, "report", ".txt"), _text(ctx, 5))
     conn, program = _start(ctx, file.path)
     _judge_upload(ctx, _read_upload(ctx, conn), file, what="upload")
     reply = protocol(ctx).ok
-    after = _reply_and_finish(ctx, conn, program, reply, chunks=[1], gap=ctx.param_float("gap"))
+    after = _reply_and_finish(ctx, conn, program, reply, cut=1, gap=ctx.param_float("gap"))
     line = reply.decode("utf-8", "replace").strip()
     if not any(line in printed for printed in after.run.stdout.decode("utf-8", "replace")
                .splitlines()):
@@ -417,12 +433,13 @@ _REASONS = ("file exists", "disk full", "name refused", "upload too large")
 
 
 @probe(SUITE, "reply/err", depends=(BASIC,), timeout=15.0, params=(
-        Param("gap", 0.2, "seconds", "pause between the two segments of the reply"),))
+        Param("gap", 0.05, "seconds", "least pause between the two segments of the reply"),))
 def reply_err(ctx: ProbeContext) -> None:
     """On ``ERR reason`` the client prints the reply line and exits with a non-zero status.
 
-    The reply arrives in two segments {gap} apart, split inside the reason; the
-    line may go to stdout or stderr, with no traceback.  Source: docs/labs.md
+    The reply arrives in two segments split inside the reason, the second at
+    least {gap} later and once the client has blocked again; the line may go to
+    stdout or stderr, with no traceback.  Source: docs/labs.md
     §17 ("non-zero on `ERR`").
     """
     file = _make_file(ctx, _name(ctx, "draft", ".txt"), _text(ctx, 5))
@@ -430,8 +447,7 @@ def reply_err(ctx: ProbeContext) -> None:
     _judge_upload(ctx, _read_upload(ctx, conn), file, what="upload")
     reply = protocol(ctx).error_line(ctx.rng.choice(_REASONS))
     cut = ctx.rng.randint(len(reply) - 6, len(reply) - 2)
-    after = _reply_and_finish(ctx, conn, program, reply, chunks=[cut],
-                              gap=ctx.param_float("gap"))
+    after = _reply_and_finish(ctx, conn, program, reply, cut=cut, gap=ctx.param_float("gap"))
     line = reply.decode("utf-8", "replace").strip()
     if line not in _output(after.run):
         raise ProbeFailed("the client did not print the whole ERR reply line",

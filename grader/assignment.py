@@ -16,7 +16,7 @@ Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
     role = "server"                         # or "client"
     suite = "echo-select-server"            # the lab suite (or a whole probe family)
     entry = "server.py"                     # entry point in a folder submission
-    command = "python {entry} {host} {port}"  # {extra} and {message} also exist
+    command = "python {entry} {host} {port}"  # {extra}, {message} and {file} also exist
     port = 65432                            # pin the port (submissions that hard-code it)
     reference = "tcp_echo_server.py"        # the bundled reference program
     extra_probes = "course_probes.py"       # the course's own probes (grader.probes.course)

@@ -185,7 +185,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     words = argv(submission, assignment, python=sys.executable,
                  entry_path=str(REFERENCE_DIR / str(submission.entry)),
                  values={"host": args.host, "port": str(args.port),
-                         "message": " ".join(args.words), "workdir": str(Path.cwd())},
+                         "message": " ".join(args.words), "file": " ".join(args.words),
+                         "workdir": str(Path.cwd())},
                  extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,
                   highlight=False, style="dim")
@@ -282,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ref.add_argument("assignment", help="assignment id or TOML file")
     p_ref.add_argument("--host", default="127.0.0.1")
     p_ref.add_argument("--port", type=int, default=5000)
-    p_ref.add_argument("words", nargs="*", help="a client's message")
+    p_ref.add_argument("words", nargs="*", help="a client's message (or file to upload)")
 
     p_clean = sub.add_parser("cleanup", help="remove containers, networks and firewall rules "
                                                "left by interrupted Docker runs")

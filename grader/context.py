@@ -7,8 +7,9 @@ replays every split point and payload), the probe's deadline, and the
 program under test: a running server (its address and process
 observations) or, for client labs, a way to start the client against a
 listener the probe owns.  Every socket and program the probe opens through
-the context is closed when the probe ends, whatever happened, so a probe
-that overruns its time limit can be unblocked from outside.
+the context is closed when the probe ends, and every folder it made is
+removed, whatever happened, so a probe that overruns its time limit can be
+unblocked from outside.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -114,6 +117,7 @@ class ProbeContext:
         self._conns: list[net.Conn] = []
         self._sockets: list[socket.socket] = []
         self._programs: list[Program] = []
+        self._folders: list[Path] = []
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
 
@@ -305,6 +309,18 @@ class ProbeContext:
             self._sockets.append(sock)
         return sock
 
+    def new_folder(self) -> Path:
+        """A fresh, empty grader-owned folder for this probe's files; removed when the probe ends.
+
+        A client started afterwards with :meth:`start_client` can read and write
+        it at this same absolute path (a container launcher mounts it), so a
+        probe can hand a client a file to upload (docs/labs.md §17).
+        """
+        folder = Path(tempfile.mkdtemp(prefix="sockgrade-files-"))
+        with self._lock:
+            self._folders.append(folder)
+        return folder
+
     def start_client(
         self,
         *,
@@ -322,7 +338,8 @@ class ProbeContext:
         With ``network``, the program gets a network of its own where the
         launcher can give one (else it shares the grader's), and ``network`` is
         called with a socket maker for it before the program starts
-        (:attr:`grader.launch.base.LaunchSpec.prepare`).
+        (:attr:`grader.launch.base.LaunchSpec.prepare`).  Every folder made by
+        :meth:`new_folder` so far is made reachable to it.
         """
         table = {"message": message}
         if port is not None:
@@ -335,9 +352,11 @@ class ProbeContext:
             values=table, extra=tuple(extra) or self._extra,
         )
         self.log(f"start client: {' '.join(words)}")
+        with self._lock:
+            writable = tuple(self._folders)
         program = self.launcher.start(
             LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
-                       grader_ports=() if port is None else (port,),
+                       grader_ports=() if port is None else (port,), writable=writable,
                        own_network=network is not None, prepare=network)
         )
         with self._lock:
@@ -357,14 +376,18 @@ class ProbeContext:
     # -- cleanup ---------------------------------------------------------
 
     def close_all(self) -> None:
-        """Close every tracked socket and stop every tracked program; idempotent."""
+        """Close every tracked socket, stop every tracked program, remove every folder made
+        by :meth:`new_folder`; idempotent."""
         with self._lock:
             conns, self._conns = self._conns, []
             sockets, self._sockets = self._sockets, []
             programs, self._programs = self._programs, []
+            folders, self._folders = self._folders, []
         for conn in conns:
             conn.close()
         for sock in sockets:
             sock.close()
         for program in programs:
             program.stop()
+        for folder in folders:  # after the programs that may use them have stopped
+            shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     stream,
     udp_client,
     udp_echo,
+    upload_client,
     upper,
 )
 from grader.probes.registry import REGISTRY

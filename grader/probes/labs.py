@@ -73,6 +73,7 @@ def _define() -> None:
         LabSuite(name="tcp-echo-client", family="echo-client", include=("*",)),
         LabSuite(name="udp-echo-client", family="udp-client", include=("*",)),
         LabSuite(name="port-scanner", family="port-scan", include=("*",)),
+        LabSuite(name="file-transfer-client", family="upload-client", include=("*",)),
     ]
     for lab in labs:
         REGISTRY.lab_suite(lab)

@@ -145,6 +145,17 @@ class Program(Protocol):
         """Stdout and stderr captured so far, capped."""
         ...
 
+    def write_stdin(self, data: bytes, *, deadline: float) -> int:
+        """Write ``data`` to the program's standard input before ``deadline`` (on
+        ``time.monotonic()``); the number of bytes it accepted.
+
+        Fewer than ``len(data)`` when the deadline passed (the program does not
+        read its stdin and the pipe is full) or its stdin is closed (it exited,
+        closed it, or :meth:`close_stdin` was called).  Never raises for those.
+        Programs nobody writes to keep today's stdin: open, empty, never written.
+        """
+        ...
+
     def close_stdin(self) -> None:
         """Close the program's standard input (it reads EOF)."""
         ...

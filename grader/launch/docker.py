@@ -19,10 +19,11 @@ read-write at their host paths.
 
 Standard input, output and error go over one attach connection opened
 before the start (so nothing is lost): stdin stays open until
-``close_stdin()`` half-closes it; a reader thread splits the multiplexed
-stream into two pipes read by :class:`CappedCapture` with the local caps.
-Both are read to the end, however much the program prints, so its writes
-never block (the engine buffers nothing; the captures keep head and tail).
+``close_stdin()`` half-closes it (``write_stdin()`` types into it meanwhile);
+a reader thread splits the multiplexed stream into two pipes read by
+:class:`CappedCapture` with the local caps.  Both are read to the end,
+however much the program prints, so its writes never block (the engine
+buffers nothing; the captures keep head and tail).
 
 The grader reaches a server from inside the container's network namespace
 (:mod:`grader.launch.netns`): its sockets are made there and connect to the
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import struct
@@ -445,6 +447,7 @@ class DockerProgram:
         self._api = launcher.client.api
         self._limits = limits
         self._lock = threading.Lock()
+        self._stdin_lock = threading.Lock()  # one write_stdin() at a time on the attach socket
         self._stopped = False
         self._status: int | None = None
         self._oom = False
@@ -656,6 +659,34 @@ class DockerProgram:
                        f"would say\n").encode()
         return Output(stdout=self._out.data(), stderr=stderr,
                       stdout_total=self._out.total, stderr_total=self._err.total)
+
+    def write_stdin(self, data: bytes, *, deadline: float) -> int:
+        """Send ``data`` over the attach connection (the engine copies it to the program's
+        stdin) before ``deadline``; the bytes it took.
+
+        The socket is shared with the reader thread, so it stays blocking and
+        each send waits for room with ``select`` first (MSG_DONTWAIT); a closed
+        or half-closed connection ends the write early.
+        """
+        sock = self._sock
+        if sock is None:
+            return 0
+        view = memoryview(data)
+        sent = 0
+        with self._stdin_lock:
+            while sent < len(data):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    _, ready, _ = select.select([], [sock], [], min(left, 0.1))
+                    if ready:
+                        sent += sock.send(view[sent:], socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                except (OSError, ValueError):  # shut down, closed, or the container is gone
+                    break
+        return sent
 
     def close_stdin(self) -> None:
         """Half-close the attach connection: the program reads EOF on stdin."""

@@ -1,7 +1,9 @@
 """The local launcher: a submission as a process group on this machine.
 
 Theory of operation: the program starts in a new session (so in its own
-process group) with its own folder as working directory, stdin an open pipe,
+process group) with its own folder as working directory, stdin an open pipe
+(written by :meth:`LocalProgram.write_stdin` for labs that type into the
+program, else left empty),
 stdout/stderr captured with caps, and resource limits set with
 ``setrlimit`` before ``exec`` (address space, file size, CPU time, core
 dumps, and the process count, which the kernel enforces for non-root users).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import signal
 import socket
 import subprocess
@@ -178,6 +181,34 @@ class LocalProgram:
             stdout_total=self._out.total,
             stderr_total=self._err.total,
         )
+
+    def write_stdin(self, data: bytes, *, deadline: float) -> int:
+        """Write ``data`` into the stdin pipe before ``deadline``; the bytes it took.
+
+        The pipe is written without blocking (a program that never reads its
+        stdin fills it, and the write stops at the deadline); a closed pipe
+        (the program exited) ends the write early.
+        """
+        stdin = self._proc.stdin
+        if stdin is None or stdin.closed:
+            return 0
+        fd = stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        sent = 0
+        while sent < len(data):
+            try:
+                sent += os.write(fd, view[sent:])
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:  # BrokenPipeError: nobody reads the pipe any more
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            select.select([], [fd], [], min(left, 0.1))
+        return sent
 
     def close_stdin(self) -> None:
         """Close the program's stdin so it reads EOF."""

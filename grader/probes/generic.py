@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Overflow, Reset, Timeout
-from grader.launch.base import tcp_states
+from grader.launch.base import Program, process_stats, tcp_states
 from grader.net import Conn
 from grader.probes import queues
 from grader.probes.common import wait_for
@@ -117,22 +117,44 @@ def close_wait(ctx: ProbeContext) -> int:
     return tcp_states(ctx.program.pids()).get("CLOSE_WAIT", 0)
 
 
-def measure_idle_cpu(ctx: ProbeContext, label: str) -> None:
-    """Fail when the server uses over ``max_cpu`` CPU over ``seconds`` (the probe's :data:`IDLE_PARAMS`)."""
+#: The hint of a busy server (the default of :func:`measure_idle_cpu`).
+_IDLE_HINT = ("block in accept()/recv()/select() instead of polling; a select() that "
+              "watches sockets for writing with nothing to write returns at once, forever; "
+              "a loop that ignores recv() == b'' spins too")
+
+
+def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None = None,
+                     hint: str = _IDLE_HINT) -> None:
+    """Fail when the program uses over ``max_cpu`` CPU over ``seconds`` (the probe's
+    :data:`IDLE_PARAMS`).
+
+    The program is the server under test (:meth:`ProbeContext.stats`), or
+    ``program`` (a client the probe started), read with
+    :func:`~grader.launch.base.process_stats`; ``hint`` is the failure's advice.
+    """
     window = ctx.param_float("seconds")
     limit = ctx.param_float("max_cpu")
-    before = ctx.stats().cpu_seconds
+
+    def cpu() -> float:
+        if program is None:
+            return ctx.stats().cpu_seconds
+        stats = process_stats(program.pids())
+        if stats is None:
+            raise ProbeFailed("the program is no longer running",
+                              hint="it exited or crashed while it should wait for input",
+                              evidence=Evidence(actual=f"exit status {program.poll()}"))
+        return stats.cpu_seconds
+
+    before = cpu()
     started = time.monotonic()
     time.sleep(window)  # the measurement window itself, not a readiness wait
-    used = ctx.stats().cpu_seconds - before
+    used = cpu() - before
     share = used / (time.monotonic() - started)
     ctx.log(f"{label}: {used:.3f} CPU s over {window:g} s ({share:.1%})")
     if share > limit:
         raise ProbeFailed(
             f"busy loop: {share:.0%} CPU while idle {label}",
-            hint="block in accept()/recv()/select() instead of polling; a select() that "
-                 "watches sockets for writing with nothing to write returns at once, forever; "
-                 "a loop that ignores recv() == b'' spins too",
+            hint=hint,
             evidence=Evidence(expected=f"under {limit:.0%} CPU over {window:g} s",
                               actual=f"{used:.3f} CPU seconds ({share:.0%})"),
         )

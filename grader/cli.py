@@ -186,6 +186,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
                  entry_path=str(REFERENCE_DIR / str(submission.entry)),
                  values={"host": args.host, "port": str(args.port),
                          "message": " ".join(args.words), "file": " ".join(args.words),
+                         "username": " ".join(args.words),
                          "workdir": str(Path.cwd())},
                  extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,

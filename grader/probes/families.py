@@ -10,6 +10,7 @@ from __future__ import annotations
 from grader.probes import (  # noqa: F401  (imported for their registrations)
     caesar,
     chat,
+    chat_client,
     concurrency,
     echo_client,
     file_transfer,

@@ -74,6 +74,7 @@ def _define() -> None:
         LabSuite(name="udp-echo-client", family="udp-client", include=("*",)),
         LabSuite(name="port-scanner", family="port-scan", include=("*",)),
         LabSuite(name="file-transfer-client", family="upload-client", include=("*",)),
+        LabSuite(name="chat-client", family="chat-user", include=("*",)),
     ]
     for lab in labs:
         REGISTRY.lab_suite(lab)

@@ -202,6 +202,14 @@ def _joined(ctx: ProbeContext) -> _Session:
     return session
 
 
+def _quiet(session: _Session) -> None:
+    """Wait (each wait bounded by the reply timeout) until the client has printed the welcome
+    and is blocked again, so that what the grader sends next finds it idle, whatever the
+    machine's load: a line sent sooner could join the welcome in one recv()."""
+    if session.wait_printed([session.strings.welcome], wait=session.ctx.reply_timeout):
+        session.settled()
+
+
 def _expect_printed(session: _Session, expected: Sequence[str], *, wait: float,
                     situation: str) -> None:
     """Require ``expected`` printed whole and in order within ``wait`` seconds."""
@@ -310,12 +318,13 @@ def stdin_lines(ctx: ProbeContext) -> None:
 def while_idle(ctx: ProbeContext) -> None:
     """Lines from the server are printed as they arrive while nothing is typed on stdin.
 
-    After the welcome, another member joins and speaks; with stdin open and
-    idle, the welcome, the join notice and the message are printed within
-    {wait}.  A client that prints only after its next input() fails.  Source:
-    docs/labs.md §16 ("even while nothing is typed on stdin").
+    Once the welcome is printed and the client waits again, another member
+    joins and speaks; with stdin open and idle, the welcome, the join notice
+    and the message are printed within {wait}.  A client that prints only
+    after its next input() fails.  Source: docs/labs.md §16 ("even while nothing is typed on stdin").
     """
     session = _joined(ctx)
+    _quiet(session)
     other = _name(ctx, "budi")
     lines = [session.strings.joined(other), session.strings.said(other, _text(ctx))]
     session.send_lines(lines[:1])
@@ -334,6 +343,7 @@ def coalesced(ctx: ProbeContext) -> None:
     docs/labs.md §16 ("Print every line from the server").
     """
     session = _joined(ctx)
+    _quiet(session)
     members = [_name(ctx, label) for label in ("budi", "citra", "dewi")]
     lines = [session.strings.said(ctx.rng.choice(members), f"{index} {_text(ctx, 8)}")
              for index in range(ctx.param_int("lines"))]
@@ -353,8 +363,7 @@ def split_line(ctx: ProbeContext) -> None:
     line from the server as soon as it arrives").
     """
     session = _joined(ctx)
-    if session.wait_printed([session.strings.welcome], wait=ctx.param_float("wait")):
-        session.settled()
+    _quiet(session)
     line = session.strings.said(_name(ctx, "budi"), _text(ctx, 10))
     data = encode_line(line)
     pieces = ctx.param_int("pieces")
@@ -398,6 +407,7 @@ def stdin_eof(ctx: ProbeContext) -> None:
         raise ProbeFailed(f"the typed line did not arrive before EOF ({end.describe()})",
                           hint="send every line read from stdin",
                           evidence=Evidence(expected=repr(text), actual=repr(line)))
+    session.settled()  # the client is back waiting for input: the next line finds it idle
     farewell = session.strings.said(_name(ctx, "budi"), _text(ctx))
     session.send_lines([farewell])
     session.wait_printed([farewell], wait=ctx.reply_timeout)  # printed or not: EOF follows
@@ -445,8 +455,7 @@ def _server_ends(ctx: ProbeContext, *, reset: bool) -> None:
     """The server closes (FIN) or resets (RST) while stdin is idle; judge the client's exit."""
     session = _joined(ctx)
     within = ctx.param_float("exit_within")
-    if session.wait_printed([session.strings.welcome], wait=ctx.reply_timeout):
-        session.settled()
+    _quiet(session)
     before = session.program.output()
     how = "reset" if reset else "closed"
     if reset:
@@ -511,8 +520,7 @@ def idle_cpu(ctx: ProbeContext) -> None:
     Source: docs/labs.md §16 ("even while nothing is typed on stdin").
     """
     session = _joined(ctx)
-    if session.wait_printed([session.strings.welcome], wait=ctx.reply_timeout):
-        session.settled()
+    _quiet(session)
     measure_idle_cpu(ctx, "with stdin and the socket idle", program=session.program,
                      hint="block in input(), recv() or select() with no timeout instead of "
                           "polling a non-blocking socket (or select() with a zero timeout) in "

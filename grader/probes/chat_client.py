@@ -270,13 +270,15 @@ def stdin_lines(ctx: ProbeContext) -> None:
     lines.insert(len(lines) // 2, long_line[: ctx.param_int("long_bytes")].strip())
     typed = [line + "\n" for line in lines]
     session.type("".join(typed[:3]))
-    split = typed[3]
-    cut = ctx.rng.randint(2, len(split) - 3)
-    session.type(split[:cut])
-    time.sleep(ctx.param_float("gap"))  # the pause between the pieces is the stimulus
-    session.settled()
-    session.type(split[cut:])
-    for line in typed[4:]:
+    rest = typed[3:]
+    if rest and len(rest[0]) > 2:
+        split, rest = rest[0], rest[1:]
+        cut = ctx.rng.randint(1, len(split) - 2)
+        session.type(split[:cut])
+        time.sleep(ctx.param_float("gap"))  # the pause between the pieces is the stimulus
+        session.settled()
+        session.type(split[cut:])
+    for line in rest:
         session.type(line)
     ctx.log(f"typed {len(lines)} lines ({sum(map(len, typed))} bytes)")
     got: list[str] = []
@@ -367,7 +369,7 @@ def split_line(ctx: ProbeContext) -> None:
     line = session.strings.said(_name(ctx, "budi"), _text(ctx, 10))
     data = encode_line(line)
     pieces = ctx.param_int("pieces")
-    cuts = sorted(ctx.rng.sample(range(2, len(data) - 2), max(0, pieces - 1)))
+    cuts = sorted(ctx.rng.sample(range(1, len(data)), min(max(0, pieces - 1), len(data) - 1)))
     session.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
         if start:

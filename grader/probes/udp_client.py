@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 
 from grader.context import ClientRun, ProbeContext
+from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.registry import REGISTRY, Param
 from grader.udp_server import Action, Plan, Request, UdpServer
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt, mismatch
@@ -111,28 +112,17 @@ def judge_printed_once(stdout: bytes, reply: bytes, *, decoy: bytes | None = Non
     raise ProbeFailed(reason, hint=hint, evidence=evidence)
 
 
+#: What a UDP client that did not give up cleanly is told.
+_GIVE_UP = Hints(hung="settimeout() on the socket, retry a few times, then give up with an "
+                      "error message",
+                 exit_zero="exit non-zero (sys.exit(1)) when no reply came",
+                 traceback="catch OSError (ConnectionRefusedError, TimeoutError) and print one "
+                           "clear line to stderr instead")
+
+
 def judge_clean_error(run: ClientRun, situation: str, within: float) -> None:
     """The client gave up by itself: non-zero status, one line on stderr, no traceback."""
-    stderr = _text(run.stderr).strip()
-    if run.status is None:
-        raise ProbeFailed(f"{situation}: the client hung (killed after {within:g} s)",
-                          hint="settimeout() on the socket, retry a few times, then give up "
-                               "with an error message",
-                          evidence=Evidence(actual="still running"))
-    if run.status == 0:
-        raise ProbeFailed(f"{situation}: the client exited with status 0",
-                          hint="exit non-zero (sys.exit(1)) when no reply came",
-                          evidence=Evidence(expected="a non-zero exit status", actual="0"))
-    if "Traceback" in stderr:
-        raise ProbeFailed(f"{situation}: the client printed a traceback",
-                          hint="catch OSError (ConnectionRefusedError, TimeoutError) and print "
-                               "one clear line to stderr instead",
-                          evidence=Evidence(actual=stderr[-800:]))
-    if len(stderr.splitlines()) != 1:
-        raise ProbeFailed(f"{situation}: expected one line on stderr, got "
-                          f"{len(stderr.splitlines())}",
-                          hint="print one clear error line to stderr (print(..., file=sys.stderr))",
-                          evidence=Evidence(actual=excerpt(run.stderr)))
+    judge_gave_up(run, situation, _GIVE_UP, killed=f"killed after {within:g} s")
 
 
 def retry_delay(requests: Sequence[Request]) -> float | None:

@@ -30,6 +30,11 @@ from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
 #: Default cap on what one read operation accepts, in bytes.
 DEFAULT_READ_CAP = 16 * 1024 * 1024
 _RECV_SIZE = 256 * 1024
+#: :meth:`Conn.exchange` ``hold``: longest wait before one read, in all, and the sampling
+#: period, in seconds.
+HOLD_STEP = 0.05
+HOLD_TOTAL = 3.0
+HOLD_POLL = 0.0005
 # ENOTCONN: shutdown() on a connection the peer has already reset.
 #: TCP states (include/net/tcp_states.h) after the peer's FIN: CLOSE_WAIT, LAST_ACK.
 _PEER_CLOSED_STATES = {8, 9}
@@ -282,6 +287,7 @@ class Conn:
         write_first: bool = False,
         half_close: bool = False,
         start: int = 0,
+        hold: Callable[[], bool] | None = None,
     ) -> ExchangeResult:
         """Write ``payload`` while reading until ``expect`` bytes came back.
 
@@ -295,6 +301,15 @@ class Conn:
         the grader sends FIN (``SHUT_WR``) once the whole payload is written
         (a request that the peer answers only after the half-close).  ``start``
         bytes of the payload were already sent (e.g. by :meth:`push`).
+
+        ``hold`` (with ``write_first``) tells whether the peer has work to do
+        but has not run yet (e.g. :func:`grader.launch.base.runnable`): before
+        each read the grader waits, up to :data:`HOLD_STEP` seconds and
+        :data:`HOLD_TOTAL` in all, until it has run.  So a peer woken because
+        its send buffer has room finds only the room the grader made since it
+        last ran, whatever the machine's load: a ``send()`` that takes only
+        part of its buffer shows, instead of meeting a buffer drained while
+        the peer waited for a CPU.
         """
         started = time.monotonic()
         view = memoryview(payload)
@@ -306,6 +321,7 @@ class Conn:
             return deadline if idle is None else min(deadline, progress + idle)
 
         shut = False
+        held = 0.0
         while len(self._rx) < expect and not self._eof:
             if half_close and not shut and offset >= len(payload):
                 shut = True
@@ -337,6 +353,8 @@ class Conn:
                     send_end = reset_or_raise(exc)
                     offset = len(payload)  # stop writing, keep reading what is there
             if ready & selectors.EVENT_READ and not (write_first and wrote):
+                if hold is not None and write_first and held < HOLD_TOTAL:
+                    held += _hold(hold, min(stop_at(), time.monotonic() + HOLD_STEP))
                 try:
                     data = self.sock.recv(_RECV_SIZE)
                 except BlockingIOError:
@@ -421,6 +439,18 @@ class Conn:
         if not ready:
             return None
         return ready[0][1]
+
+
+def _hold(busy: Callable[[], bool], until: float) -> float:
+    """Wait while ``busy()`` until ``until`` (monotonic seconds); the seconds waited.
+
+    ``busy`` observes the peer process (``/proc``), which gives no event to
+    wait on: it is sampled every :data:`HOLD_POLL` seconds, within the bound.
+    """
+    started = time.monotonic()
+    while busy() and time.monotonic() < until:
+        time.sleep(HOLD_POLL)
+    return time.monotonic() - started
 
 
 def _split(total: int, chunks: Iterable[int] | None) -> Iterator[tuple[int, int]]:

@@ -29,6 +29,7 @@ random draws), so lab 1's verdicts do not change.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from grader.codecs import framing
 from grader.context import ProbeContext
@@ -103,11 +104,12 @@ class Adapter:
         self.check(ctx, conn, content)
 
     def bulk(self, conn: Conn, wire: bytes, *, deadline: float, idle: float,
-             write_first: bool, start: int = 0) -> ExchangeResult:
-        """Write ``wire`` while reading its echo back (see :meth:`grader.net.Conn.exchange`);
-        ``start`` bytes of it were already sent."""
+             write_first: bool, start: int = 0,
+             hold: Callable[[], bool] | None = None) -> ExchangeResult:
+        """Write ``wire`` while reading its echo back (see :meth:`grader.net.Conn.exchange`,
+        also for ``hold``); ``start`` bytes of it were already sent."""
         return conn.exchange(wire, expect=len(wire), deadline=deadline, chunk=256 * 1024,
-                             idle=idle, write_first=write_first, start=start)
+                             idle=idle, write_first=write_first, start=start, hold=hold)
 
     def after_bulk(self, ctx: ProbeContext, conn: Conn, wire: bytes) -> None:
         """Checks after a whole bulk echo came back (close framing: the server then closes)."""
@@ -256,9 +258,11 @@ class CloseAdapter(Adapter):
         conn.send_all(self.frame(content), deadline=ctx.reply_deadline())
 
     def bulk(self, conn: Conn, wire: bytes, *, deadline: float, idle: float,
-             write_first: bool, start: int = 0) -> ExchangeResult:
+             write_first: bool, start: int = 0,
+             hold: Callable[[], bool] | None = None) -> ExchangeResult:
         return conn.exchange(wire, expect=len(wire), deadline=deadline, chunk=256 * 1024,
-                             idle=idle, write_first=write_first, half_close=True, start=start)
+                             idle=idle, write_first=write_first, half_close=True, start=start,
+                             hold=hold)
 
     def after_bulk(self, ctx: ProbeContext, conn: Conn, wire: bytes) -> None:
         rest = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=SLACK)

@@ -129,6 +129,7 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
     size = len(payload)
     with ctx.connect(rcvbuf=64 * 1024) as conn:
         deadline = ctx.reply_deadline(max(ctx.reply_timeout, 30.0))
+        pids = ctx.program.pids() if ctx.program is not None else []
         start = 0
         if write_first:
             # Backpressure first: up to half the payload is written without reading, so the
@@ -136,12 +137,12 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
             # on any machine); a server that blocks in sendall() stops reading, and the
             # grader goes on once nothing has moved for PREFILL_IDLE seconds while no thread
             # of the server is runnable (a server starved of CPU has not stopped reading).
-            pids = ctx.program.pids() if ctx.program is not None else []
             start, _ = conn.push(payload[: size // 2], deadline=deadline, idle=PREFILL_IDLE,
                                  busy=lambda: runnable(pids))
             ctx.log(f"wrote {start} bytes before reading any echo")
         result = adapter.bulk(conn, payload, deadline=deadline, idle=ctx.reply_timeout,
-                              write_first=write_first, start=start)
+                              write_first=write_first, start=start,
+                              hold=(lambda: runnable(pids)) if write_first else None)
         ctx.log(f"sent {result.sent} bytes ({result.send_end.describe()}), "
                 f"received {len(result.read.data)} ({result.read.end.describe()})")
         if result.read.complete and result.read.data == payload:

@@ -75,7 +75,8 @@ class StreamLike(Protocol):
     def send_all(self, data: bytes, *, deadline: float, chunks: Iterable[int] | None = None,
                  gap: float = 0.0) -> Event: ...
 
-    def push(self, data: bytes, *, deadline: float, idle: float) -> tuple[int, Event]: ...
+    def push(self, data: bytes, *, deadline: float, idle: float,
+             busy: Callable[[], bool] | None = None, patience: float = ...) -> tuple[int, Event]: ...
 
     def shutdown_write(self) -> Event: ...
 
@@ -91,7 +92,7 @@ class StreamLike(Protocol):
 
     def exchange(self, payload: bytes, *, expect: int, deadline: float, chunk: int = ...,
                  idle: float | None = None, write_first: bool = False, half_close: bool = False,
-                 start: int = 0) -> ExchangeResult: ...
+                 start: int = 0, hold: Callable[[], bool] | None = None) -> ExchangeResult: ...
 
     def close(self) -> None: ...
 
@@ -338,9 +339,12 @@ class FakeConn:
                 self.waited += gap
         return Done()
 
-    def push(self, data: bytes, *, deadline: float, idle: float) -> tuple[int, Event]:
+    def push(self, data: bytes, *, deadline: float, idle: float,
+             busy: Callable[[], bool] | None = None, patience: float = 2.0) -> tuple[int, Event]:
         """Write ``data`` without reading, in writes of up to 256 KiB.
 
+        ``busy`` and ``patience`` are accepted for :meth:`grader.net.Conn.push`'s
+        signature; the scripted peer is never starved of CPU, so they change nothing.
         Returns the bytes the peer took and how writing ended: :class:`Done`,
         :class:`Reset`, or :class:`Timeout` after ``idle`` seconds (or at the
         deadline) once the peer takes nothing more.
@@ -436,13 +440,15 @@ class FakeConn:
 
     def exchange(self, payload: bytes, *, expect: int, deadline: float, chunk: int = 64 * 1024,
                  idle: float | None = None, write_first: bool = False, half_close: bool = False,
-                 start: int = 0) -> ExchangeResult:
+                 start: int = 0, hold: Callable[[], bool] | None = None) -> ExchangeResult:
         """Write ``payload[start:]`` in ``chunk``-byte writes while reading ``expect`` bytes.
 
         As :meth:`grader.net.Conn.exchange`: with ``write_first`` a read happens
         only in a round without a write; with ``half_close`` the grader
         half-closes once all is written; when nothing can move, the exchange
-        ends with Timeout after ``idle`` seconds (or at the deadline).
+        ends with Timeout after ``idle`` seconds (or at the deadline).  ``hold``
+        is accepted for the signature; the scripted peer runs at once, so it
+        changes nothing.
         """
         self._check_open()
         offset = start

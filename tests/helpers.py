@@ -7,6 +7,8 @@ probe names (``category/name``) that did not pass.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.assignment import load
@@ -111,3 +113,10 @@ def verdict(result: GradeResult, name: str):  # type: ignore[no-untyped-def]
         if f"{v.category}/{v.name}" == name:
             return v
     raise KeyError(name)
+
+
+def grade_known_bugs(lab: str, bugs: Iterable[str], *, jobs: int = 2) -> dict[str, GradeResult]:
+    """Grade ``tests/bugs/<lab>/<bug>.py`` for every bug, ``jobs`` at a time, in the given order."""
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = {bug: pool.submit(grade, lab, BUGS / lab / f"{bug}.py") for bug in bugs}
+        return {bug: future.result() for bug, future in futures.items()}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from helpers import (
-    BUGS,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
     grade,
+    grade_known_bugs,
     not_passed,
     verdict,
 )
@@ -56,9 +56,7 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 @pytest.fixture(scope="module")
 def bug_results() -> dict[str, GradeResult]:
     """Every known-bug client graded once, two at a time."""
-    with ThreadPoolExecutor(2) as pool:
-        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
-        return {bug: future.result() for bug, future in futures.items()}
+    return grade_known_bugs(LAB, KNOWN_BUGS, jobs=2)
 
 
 def test_reference_passes_every_probe() -> None:

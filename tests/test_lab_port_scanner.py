@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import (
-    BUGS,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
     grade,
+    grade_known_bugs,
     not_passed,
 )
 
@@ -56,9 +56,7 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 def bug_results() -> dict[str, GradeResult]:
     """Every known-bug scanner graded once, three at a time (no_timeout first: the longest)."""
     order = sorted(KNOWN_BUGS, key=lambda bug: bug != "no_timeout")
-    with ThreadPoolExecutor(3) as pool:
-        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in order}
-        return {bug: future.result() for bug, future in futures.items()}
+    return grade_known_bugs(LAB, order, jobs=3)
 
 
 def test_reference_passes_every_probe() -> None:

@@ -14,6 +14,7 @@ from helpers import (
     assert_known_bug,
     failed,
     grade,
+    grade_known_bugs,
     not_passed,
     signature,
     verdict,
@@ -66,9 +67,7 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 @pytest.fixture(scope="module")
 def bug_results() -> dict[str, GradeResult]:
     """Every known-bug client graded once, three at a time (most of a grading is waiting)."""
-    with ThreadPoolExecutor(3) as pool:
-        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
-        return {bug: future.result() for bug, future in futures.items()}
+    return grade_known_bugs(LAB, KNOWN_BUGS, jobs=3)
 
 
 def test_reference_passes_every_probe() -> None:

@@ -23,7 +23,8 @@ from pathlib import Path
 from rich.console import Console
 
 from grader import __version__, interrupts
-from grader.assignment import REFERENCE_DIR, Assignment, bundled, load
+from grader.assignment import Assignment, bundled, load
+from grader.bundle import REFERENCE_DIR
 from grader.errors import SockgradeError, UsageError
 from grader.launch.tracked import TrackedLauncher
 from grader.runner import GradeResult, Runner
@@ -292,8 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also remove those of runs still in progress")
 
     from grader.classroom.batch import add_batch_commands
+    from grader.cli_bundle import add_bundle_commands
 
     add_batch_commands(sub)
+    add_bundle_commands(sub)
     return parser
 
 
@@ -324,8 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"to the program, not to sockgrade (put sockgrade's options before --)",
                       markup=False)
     from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
+    from grader.cli_bundle import COMMANDS as BUNDLE_COMMANDS
 
-    handler = {**BATCH_COMMANDS, **COMMANDS}[args.command_name]
+    handler = {**BATCH_COMMANDS, **BUNDLE_COMMANDS, **COMMANDS}[args.command_name]
     try:
         return handler(args, console)
     except SockgradeError as exc:

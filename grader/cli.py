@@ -56,12 +56,14 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
     return from_path(args.target, assignment)
 
 
-def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None) -> None:
-    """Write the JUnit and JSON files asked for (atomically: temp file, then rename).
+def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None,
+                  classroom_path: str | None = None) -> None:
+    """Write the JUnit, JSON and GitHub Classroom files asked for (atomically: temp file,
+    then rename).
 
     Raises UsageError naming the path when a file cannot be written.
     """
-    from grader.report import jsonreport
+    from grader.report import classroom, jsonreport
     from grader.report import junit as junit_report
     from grader.report.files import write_atomic
 
@@ -70,6 +72,8 @@ def write_reports(result: GradeResult, *, junit: str | None, json_path: str | No
         files.append((junit, lambda: junit_report.render([result])))
     if json_path:
         files.append((json_path, lambda: jsonreport.render(result)))
+    if classroom_path:
+        files.append((classroom_path, lambda: classroom.render(result)))
     for path, render in files:
         try:
             write_atomic(Path(path), render())
@@ -102,7 +106,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     config = resolve(args, load(args.assignment))
     submission = _submission(args, config.assignment)
-    check_report_paths(args.junit, args.json)
+    check_report_paths(args.junit, args.json, args.classroom)
     launcher = make_launcher(config)
     try:
         result = _grade_interruptibly(Runner(config.assignment, submission,
@@ -110,8 +114,28 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     finally:
         launcher.close()
     console_report.render(result, console, verbose=args.verbose)
-    write_reports(result, junit=args.junit, json_path=args.json)
+    write_reports(result, junit=args.junit, json_path=args.json, classroom_path=args.classroom)
+    if args.github:
+        _report_to_github(result)
     return EXIT[result.status]
+
+
+def _report_to_github(result: GradeResult) -> None:
+    """``--github``: the job summary and step outputs into the files GitHub Actions names
+    ($GITHUB_STEP_SUMMARY, $GITHUB_OUTPUT; skipped when unset), annotations on stdout.
+
+    Raises UsageError when a named file cannot be appended to.
+    """
+    from grader.report import github
+
+    summary, output = os.environ.get("GITHUB_STEP_SUMMARY"), os.environ.get("GITHUB_OUTPUT")
+    try:
+        lines = github.write(result, summary_path=summary, output_path=output)
+    except OSError as exc:
+        raise UsageError(f"--github: cannot append to {exc.filename}: {exc.strerror}") from None
+    sys.stdout.flush()
+    for line in lines:
+        print(line, flush=True)
 
 
 def _grade_interruptibly(runner: Runner) -> GradeResult:
@@ -278,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="grade the bundled reference program")
     p_check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p_check.add_argument("--json", metavar="FILE", help="write a JSON report")
+    p_check.add_argument("--classroom", metavar="FILE",
+                         help="write GitHub Classroom's runner result (JSON)")
+    p_check.add_argument("--github", action="store_true",
+                         help="in GitHub Actions: job summary, annotations, step outputs")
     p_check.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
     add_grading_options(p_check)
 
@@ -303,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: sockgrade's own options: one written after ``--`` goes to the program, which is noted.
 _OPTIONS = frozenset({"--port", "--seed", "--python", "--select", "--exclude", "--extra",
                       "--runner", "--image", "--cpus", "--memory", "--pids", "--junit", "--json",
+                      "--classroom", "--github",
                       "--verbose", "-v", "--reference"})
 
 COMMANDS = {"check": cmd_check, "list": cmd_list, "reference": cmd_reference,

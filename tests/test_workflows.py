@@ -13,14 +13,19 @@ The README's CI snippet is extracted after its ``<!-- ci-snippet`` marker.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT
+from helpers import BUGS, ROOT
+from test_wheel import snapshot  # noqa: F401  (fixture: the source tree, copied)
+
+from grader.bundle import REFERENCE_DIR
 
 GITHUB = ROOT / ".github"
 ACTION = GITHUB / "actions" / "grade" / "action.yml"
@@ -120,7 +125,7 @@ def test_readme_snippet_actionlint(snippet: Path) -> None:
 
 def test_readme_snippet_uses_the_action() -> None:
     workflow = yaml.safe_load(readme_snippet())
-    assert workflow[True] or workflow.get("on"), "no trigger"  # PyYAML reads the key `on` as True
+    assert workflow.get(True) or workflow.get("on"), "no trigger"  # PyYAML reads the key `on` as True
     assert workflow["permissions"] == {"contents": "read"}
     steps = workflow["jobs"]["grade"]["steps"]
     grade = next(step for step in steps if "actions/grade" in step.get("uses", ""))
@@ -137,3 +142,97 @@ def test_old_runtime_is_flagged(tmp_path: Path) -> None:
     done = subprocess.run([tool("actionlint"), "-no-color", str(old)], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path)
     assert done.returncode == 1 and 'runtime "node20" is deprecated' in done.stdout, done.stdout
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(?P<name>[\w.-]+)\s*\}\}")
+
+
+def _expand(value: object, context: dict[str, str]) -> str:
+    return _EXPRESSION.sub(lambda m: context[m["name"]], str(value))
+
+
+class ActionRun:
+    """The composite action's ``run:`` steps, executed as the runner does (``bash -e -o pipefail``),
+    with ``${{ }}`` expressions expanded from ``context``; ``uses:`` steps (setup-python) are
+    replaced by their one output used (``steps.python.outputs.python-path``: this Python)."""
+
+    def __init__(self, action_path: Path, temp: Path) -> None:
+        self.action = yaml.safe_load((action_path / "action.yml").read_text())
+        self.context = {"github.action_path": str(action_path), "runner.temp": str(temp),
+                        "steps.python.outputs.python-path": sys.executable}
+        self.temp = temp
+
+    def run(self, workspace: Path, inputs: dict[str, str], *, only: str | None = None
+            ) -> tuple[int, dict[str, str], str, str]:
+        """Run the steps (or the one with name/id ``only``); returns the last exit status, the
+        action's outputs, the job summary and standard output."""
+        context = dict(self.context)
+        for name, spec in self.action["inputs"].items():
+            context[f"inputs.{name}"] = inputs.get(name, str(spec.get("default", "")))
+        summary = self.temp / "summary.md"
+        summary.write_text("")
+        status, stdout = 0, ""
+        for index, step in enumerate(self.action["runs"]["steps"]):
+            if "run" not in step or (only and only not in (step.get("id"), step.get("name"))):
+                continue
+            output = self.temp / f"output-{index}"
+            output.write_text("")
+            env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+            env.update({k: _expand(v, context) for k, v in step.get("env", {}).items()})
+            env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary), NO_COLOR="1")
+            done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                                  cwd=workspace, env=env, capture_output=True, text=True, timeout=600)
+            status, stdout = done.returncode, stdout + done.stdout
+            pairs = [line.split("=", 1) for line in output.read_text().splitlines() if line]
+            context.update({f"steps.{step.get('id')}.outputs.{k}": v for k, v in pairs})
+            if status != 0:
+                break
+        outputs = {name: _expand(spec["value"], _Missing(context))
+                   for name, spec in self.action["outputs"].items()}
+        return status, outputs, summary.read_text(), stdout
+
+
+class _Missing(dict[str, str]):
+    """An expression naming an output a step did not set expands to "" (as on GitHub)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@pytest.mark.slow
+def test_action_steps_grade_reference_and_known_bug(snapshot: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The action's scripts, run: install sockgrade from the action's commit (a copy of this
+    tree), grade the reference (passes, outputs set) and a known bug (the step fails, outputs
+    still set, one error annotation)."""
+    temp, workspace = tmp_path / "runner-temp", tmp_path / "workspace"
+    temp.mkdir()
+    workspace.mkdir()
+    action = ActionRun(snapshot / ".github" / "actions" / "grade", temp)
+    status, _, _, stdout = action.run(workspace, {"assignment": "tcp-echo-server"},
+                                      only="Install sockgrade (this action's own commit)")
+    assert status == 0, stdout
+    assert (temp / "sockgrade-venv" / "bin" / "sockgrade").is_file()
+
+    shutil.copy(REFERENCE_DIR / "tcp_echo_server.py", workspace / "server.py")
+    status, outputs, summary, stdout = action.run(
+        workspace, {"assignment": "tcp-echo-server", "submission": "server.py"}, only="grade")
+    assert status == 0, stdout[-3000:]
+    assert outputs | {"result": ""} == {"score": "17", "max-score": "17", "passed": "true",
+                                       "status": "passed", "junit": "sockgrade-junit.xml", "result": ""}
+    assert outputs["result"] and (workspace / "sockgrade-junit.xml").is_file()
+    assert "**Score 17 / 17**" in summary
+
+    bug = workspace / "bug"
+    bug.mkdir()
+    shutil.copy(BUGS / "tcp-echo-server" / "dies_on_recv_reset.py", bug / "server.py")
+    status, outputs, summary, stdout = action.run(
+        workspace, {"assignment": "tcp-echo-server", "submission": "bug",
+                    "select": "startup/* echo/* robustness/*", "junit": "out/bug.xml"}, only="grade")
+    assert status == 1, stdout[-3000:]
+    assert (outputs["passed"], outputs["status"], outputs["junit"]) == ("false", "failed", "out/bug.xml")
+    assert [line.split("::")[1] for line in stdout.splitlines() if line.startswith("::error")] == [
+        "error title=failed%3A tcp-echo-server/robustness/client-reset"]
+    assert "robustness/sequential-clients" in summary and "resources/" not in summary  # --select
+    assert (workspace / "out" / "bug.xml").is_file()
+
+

@@ -187,6 +187,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
                  values={"host": args.host, "port": str(args.port),
                          "message": " ".join(args.words), "file": " ".join(args.words),
                          "username": " ".join(args.words),
+                         "root": " ".join(args.words) or str(Path.cwd()),
                          "workdir": str(Path.cwd())},
                  extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,

@@ -128,8 +128,10 @@ class Exchange:
             self.client.start_next_cycle()
 
     def reusable(self) -> bool:
-        """True when h11 lets this connection carry another request (keep-alive)."""
-        return self.client.our_state is h11.DONE and self.client.their_state is h11.DONE
+        """True when h11 lets this connection carry another request (keep-alive) and the
+        server has not closed it (a body delimited by the close ends in EOF)."""
+        return (self.client.our_state is h11.DONE and self.client.their_state is h11.DONE
+                and not self.client.trailing_data[1])
 
     @property
     def leftover(self) -> bytes:
@@ -139,15 +141,18 @@ class Exchange:
     def response(self, *, deadline: float, read_cap: int = 256 * 1024) -> Response | Rejected:
         """Read the next whole response (informational 1xx responses are skipped) before ``deadline``."""
         started = time.monotonic()
-        self._seen.clear()
+        self._seen[:] = self.leftover[:4096]  # bytes already here belong to this response
         head: h11.Response | None = None
         digest = hashlib.sha256()
         kept = bytearray()
         size = 0
+        closed: Event = Closed()
         while True:
             try:
                 event = self.client.next_event()
             except h11.RemoteProtocolError as exc:
+                if head is None and not self._seen and self.client.trailing_data[1]:
+                    return self._cut(closed, head, size)  # closed before any byte of a response
                 return Rejected(reason=str(exc), end=Done(), received=bytes(self._seen[:4096]),
                                 status=None if head is None else head.status_code,
                                 body_bytes=size, by_h11=True)
@@ -160,6 +165,7 @@ class Exchange:
                     continue
                 end = result.end
                 if isinstance(end, Closed | Reset):
+                    closed = end
                     self.client.receive_data(b"")  # EOF: h11 decides whether the response is whole
                     if isinstance(end, Reset):
                         return self._cut(end, head, size)

@@ -205,7 +205,7 @@ def text_file(ctx: ProbeContext) -> None:
 
 
 @probe(SUITE, "get/binary-file", depends=(TEXT,), timeout=20.0,
-       params=(Param("bytes", 1024 * 1024, "bytes", "size of the file"),))
+       params=(Param("bytes", 256 * 1024, "bytes", "size of the file"),))
 def binary_file(ctx: ProbeContext) -> None:
     """GET of a {bytes} binary file (every byte value) answers 200 with exactly its bytes.
 
@@ -224,7 +224,7 @@ def content_length(ctx: ProbeContext) -> None:
     Source: docs/labs.md §11 ("Content-Length"); RFC 9110 §8.6.
     """
     for name, content in ((unique(ctx, "a.txt"), text(ctx, 12)),
-                          (unique(ctx, "b.png"), ctx.rng.randbytes(70_000)),
+                          (unique(ctx, "b.png"), printable(ctx.rng, 70_000)),
                           (unique(ctx, "empty.txt"), b"")):
         with ctx.connect() as conn:
             response = get_file(ctx, conn, name, content, what=f"GET {name}")
@@ -594,11 +594,17 @@ def pipelining(ctx: ProbeContext) -> None:
             result = exchange.response(deadline=ctx.reply_deadline())
             if isinstance(result, Rejected):
                 failure = rejected(what, result, requests)
-                raise ProbeFailed(failure.reason, hint=(
-                    failure.hint if result.by_h11 or index == 0 else
-                    "keep the bytes after the first request's empty line: they are the next "
-                    "request (one recv() may hold several requests); answer each in order"),
-                    evidence=failure.evidence)
+                if result.by_h11 or index == 0:
+                    hint = failure.hint
+                elif isinstance(result.end, Closed | Reset) and not result.received:
+                    hint = ("the server closed the connection after a response that did not say "
+                            "'Connection: close': keep reading requests on the connection, or "
+                            "send 'Connection: close' before closing")
+                else:
+                    hint = ("keep the bytes after the first request's empty line: they are the "
+                            "next request (one recv() may hold several requests); answer each "
+                            "in order")
+                raise ProbeFailed(failure.reason, hint=hint, evidence=failure.evidence)
             expect_file(what, result, files[index][1], target)
             if not exchange.reusable():
                 ctx.log(f"{what}: the response ends the connection")
@@ -638,7 +644,7 @@ def slow_reader(ctx: ProbeContext) -> None:
     """
     size = ctx.param_int("bytes")
     pause = ctx.param_float("pause")
-    content = ctx.rng.randbytes(size)
+    content = printable(ctx.rng, size)  # sizes are the subject here, not byte values
     target = put(ctx, unique(ctx, "large.bin"), content)
     del content
     path = root(ctx) / unique(ctx, "large.bin")
@@ -706,7 +712,7 @@ def _request(ctx: ProbeContext, index: int) -> bytes:
 
 
 def _bulk(ctx: ProbeContext) -> bytes:
-    put(ctx, "bulk.bin", ctx.rng.randbytes(8 * 1024 * 1024))
+    put(ctx, "bulk.bin", printable(ctx.rng, 8 * 1024 * 1024))
     return b"GET /bulk.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 

@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ref.add_argument("assignment", help="assignment id or TOML file")
     p_ref.add_argument("--host", default="127.0.0.1")
     p_ref.add_argument("--port", type=int, default=5000)
-    p_ref.add_argument("words", nargs="*", help="a client's message (or file to upload)")
+    p_ref.add_argument("words", nargs="*", help="a client's message (or file to upload, or folder to serve)")
 
     p_clean = sub.add_parser("cleanup", help="remove containers, networks and firewall rules "
                                                "left by interrupted Docker runs")

@@ -127,12 +127,13 @@ def rejected(what: str, result: Rejected, sent: bytes) -> ProbeFailed:
 
 
 def fetch(ctx: ProbeContext, exchange: Exchange, method: str, target: str, *,
-          headers: Sequence[tuple[str, str]] = (), what: str, wait: float | None = None,
-          chunks: list[int] | None = None, gap: float = 0.0) -> Response:
-    """Send a request (split by ``chunks``, ``gap`` s apart) and read the whole response."""
+          headers: Sequence[tuple[str, str]] = (), what: str,
+          wait: float | None = None) -> Response:
+    """Send a request h11 writes and read the whole response within ``wait`` seconds (default:
+    the reply timeout); ProbeFailed (:func:`rejected`) when none arrives whole."""
     request = exchange.request(method, target, headers)
     deadline = ctx.reply_deadline(wait)
-    sent = exchange.conn.send_all(request, deadline=deadline, chunks=chunks, gap=gap)
+    sent = exchange.conn.send_all(request, deadline=deadline)
     result = exchange.response(deadline=deadline)
     ctx.log(f"{what}: {method} {target} ({sent.describe()}) -> "
             + (f"{result.status} {result.reason}, {result.size} body bytes"
@@ -213,7 +214,12 @@ def binary_file(ctx: ProbeContext) -> None:
     """
     content = ctx.rng.randbytes(ctx.param_int("bytes"))
     with ctx.connect() as conn:
-        get_file(ctx, conn, unique(ctx, "image.png"), content, what="binary file")
+        try:
+            get_file(ctx, conn, unique(ctx, "image.png"), content, what="binary file")
+        except ProbeFailed as exc:
+            raise ProbeFailed(exc.reason, hint="open the file in binary mode ('rb') and send the "
+                              "bytes as they are: reading it as text fails (UnicodeDecodeError) "
+                              "or changes it", evidence=exc.evidence) from None
 
 
 @probe(SUITE, "headers/content-length", depends=(TEXT,))

@@ -8,6 +8,7 @@ bug is graded once, up front, by a module fixture.
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -141,6 +142,15 @@ def test_rejections_quote_h11(bug_results: dict[str, GradeResult]) -> None:
     """A response h11 rejects fails with h11's own words."""
     v = verdict(bug_results["send_not_sendall"], LARGE)
     assert "received" in v.reason and "expected 20971520" in v.reason
+
+
+def test_a_command_submission_gets_the_folder_as_root() -> None:
+    """``-- python server.py {host} {port} {root}``: the placeholder is the instance's folder."""
+    reference = Path(__file__).resolve().parent.parent / "reference" / "http_server.py"
+    result = grade(LAB, command=[sys.executable, str(reference), "{host}", "{port}", "{root}"],
+                   select=("get/text-file",))
+    assert result.status == "passed" and not not_passed(result)
+    assert Path(result.command[-1]).name == "store"
 
 
 @pytest.mark.slow

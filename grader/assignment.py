@@ -24,6 +24,7 @@ Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
     readiness = "tcp"                       # "tcp" (listening) or "udp" (bound)
     extra = []                              # extra argv words, {workdir} substituted;
                                             # {scratch}: a fresh grader-owned folder per instance
+                                            # ({root} in the command: the same folder)
     [timeouts]                              # seconds
     startup = 5.0
     reply = 2.0

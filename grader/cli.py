@@ -212,6 +212,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
                  values={"host": args.host, "port": str(args.port),
                          "message": " ".join(args.words), "file": " ".join(args.words),
                          "username": " ".join(args.words),
+                         "root": " ".join(args.words) or str(Path.cwd()),
                          "workdir": str(Path.cwd())},
                  extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ref.add_argument("assignment", help="assignment id or TOML file")
     p_ref.add_argument("--host", default="127.0.0.1")
     p_ref.add_argument("--port", type=int, default=5000)
-    p_ref.add_argument("words", nargs="*", help="a client's message (or file to upload)")
+    p_ref.add_argument("words", nargs="*", help="a client's message (or file to upload, or folder to serve)")
 
     p_clean = sub.add_parser("cleanup", help="remove containers, networks and firewall rules "
                                                "left by interrupted Docker runs")

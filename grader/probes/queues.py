@@ -34,6 +34,7 @@ from grader.context import ProbeContext
 from grader.launch import sockdiag
 from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn
+from grader.probes.common import wait_for
 
 _NETLINK_SOCK_DIAG = 4
 _SOCK_DIAG_BY_FAMILY = 20
@@ -176,3 +177,23 @@ def state_of(pid: int, inode: int) -> int | None:
             if len(cols) >= 10 and cols[9] == str(inode):
                 return int(cols[3], 16)
     return None
+
+
+def read_by_server(ctx: ProbeContext, conn: Conn) -> bool:
+    """Wait until every byte sent on ``conn`` reached the server and the server read it.
+
+    Two real conditions, polled until the reply deadline: our send queue is
+    acknowledged (:func:`unacked` is 0) and the server's receive queue is
+    empty or gone (:func:`server_unread`).  False when the deadline passed
+    first (a program that never reads; the caller goes on).
+    """
+    pids = ctx.program.pids() if ctx.program is not None else []
+    pid = pids[0] if pids else None
+
+    def done() -> bool | None:
+        if unacked(conn):
+            return None
+        unread = server_unread(conn, pid=pid, isolated=ctx.launcher.isolated_network)
+        return True if not unread else None
+
+    return wait_for(done, deadline=ctx.reply_deadline()) is not None

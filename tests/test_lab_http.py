@@ -25,6 +25,7 @@ from helpers import (
 )
 
 from grader.assignment import load
+from grader.bundle import REFERENCE_DIR
 from grader.runner import GradeResult
 from grader.verdict import Outcome
 
@@ -146,7 +147,7 @@ def test_rejections_quote_h11(bug_results: dict[str, GradeResult]) -> None:
 
 def test_a_command_submission_gets_the_folder_as_root() -> None:
     """``-- python server.py {host} {port} {root}``: the placeholder is the instance's folder."""
-    reference = Path(__file__).resolve().parent.parent / "reference" / "http_server.py"
+    reference = REFERENCE_DIR / "http_server.py"
     result = grade(LAB, command=[sys.executable, str(reference), "{host}", "{port}", "{root}"],
                    select=("get/text-file",))
     assert result.status == "passed" and not not_passed(result)

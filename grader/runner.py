@@ -18,7 +18,8 @@ after a close (TIME_WAIT, RFC 9293 section 3.6.1).
 
 A command that uses the ``{scratch}`` placeholder gets a fresh, empty,
 grader-owned folder per program instance (``<temp>/store``; probes see it
-as ``ctx.scratch``), removed when that instance stops.
+as ``ctx.scratch``), removed when that instance stops.  ``{root}`` names the
+same folder, for servers that serve files the probes put there (§13).
 
 Outcomes follow check50's three-valued rule: passed, failed (the submission),
 error (the grader or machine, never counted), plus skipped.
@@ -353,7 +354,7 @@ class Runner:
         if self._wants_scratch():
             if lane.scratch is None:
                 lane.scratch = _make_scratch()
-            values["scratch"] = str(lane.scratch)
+            values["scratch"] = values["root"] = str(lane.scratch)
         words = argv(
             self.submission, self.assignment, python=self._python,
             entry_path=self._entry_path, values=values,
@@ -389,9 +390,10 @@ class Runner:
             lane.scratch = None
 
     def _wants_scratch(self) -> bool:
-        """True when the command or its extra words use the ``{scratch}`` placeholder."""
+        """True when the command or its extra words use ``{scratch}`` or ``{root}`` (the same
+        folder: a file server's served folder, docs/labs.md §13)."""
         words = [*(self.submission.command or (self.assignment.command,)), *self._extra]
-        return any("{scratch}" in word for word in words)
+        return any(name in word for word in words for name in ("{scratch}", "{root}"))
 
     def _budget(self, configs: Sequence[ProbeConfig]) -> float:
         """Seconds the whole run can take when every probe and every restart overruns.

@@ -15,6 +15,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     echo_client,
     file_transfer,
     framing,
+    ftp,
     labs,
     port_scanner,
     stream,

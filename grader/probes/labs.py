@@ -70,6 +70,7 @@ def _define() -> None:
         LabSuite(name="chat-server", family="chat", include=("*",)),
         LabSuite(name="caesar-server", family="caesar", include=("*",)),
         LabSuite(name="file-transfer-server", family="file-transfer", include=("*",)),
+        LabSuite(name="ftp-server", family="ftp", include=("*",)),
         LabSuite(name="tcp-echo-client", family="echo-client", include=("*",)),
         LabSuite(name="udp-echo-client", family="udp-client", include=("*",)),
         LabSuite(name="port-scanner", family="port-scan", include=("*",)),

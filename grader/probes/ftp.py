@@ -52,7 +52,8 @@ GREETING = "session/greeting"
 LOGIN = "session/login"
 PWD = "session/pwd"
 CWD = "session/cwd"
-PASV = "pasv/address"
+PASV = "pasv/data-connection"
+PASV_ADDRESS = "pasv/address"
 LIST = "transfer/list"
 RETR = "transfer/retr"
 STOR = "transfer/stor"
@@ -213,6 +214,9 @@ class Client(ftplib.FTP):
                     data.sendall(view[at : at + BLOCK])
                 except TimeoutError:
                     raise DataStalled(at, "the server stopped reading the data connection") from None
+                except OSError as exc:
+                    raise DataStalled(at, f"the server closed or reset the data connection "
+                                      f"before the upload ended ({exc})") from None
         self.log.append(f"data: sent {len(content)} bytes, then closed")
         self.voidresp()
 
@@ -557,22 +561,70 @@ def _listing_names(client: Client, what: str) -> set[str]:
     return {line.split()[-1] for line in lines if line.split()}
 
 
-@probe(SUITE, PASV, weight=2, depends=(LOGIN,))
-def pasv_address(ctx: ProbeContext) -> None:
-    """PASV gets 227 with an address and port (h1,h2,h3,h4,p1,p2) a client can connect to,
-    and a LIST over that data connection completes (150, the listing, EOF, 226).
+def _list_over(client: Client, host: str, port: int, what: str) -> None:
+    """Open a data connection to ``(host, port)`` (after PASV), LIST over it, require the
+    1xx reply, the data up to EOF and the 2xx end-of-transfer reply."""
+    with guard(client, what):
+        data = client.open_data(host, port)
+        with data:
+            reply = client.sendcmd("LIST")
+            if reply[0] != "1":
+                raise ftplib.error_reply(reply)
+            deadline = client.ctx.reply_deadline()
+            received = 0
+            while True:
+                data.settimeout(max(0.001, deadline - time.monotonic()))
+                try:
+                    chunk = data.recv(BLOCK)
+                except TimeoutError:
+                    raise DataStalled(received, "the data connection was not closed "
+                                      "before the deadline") from None
+                if not chunk:
+                    break
+                received += len(chunk)
+        client.voidresp()
 
-    The address must be a host address, never 0.0.0.0; a loopback address
-    (127.x) is taken to mean the address the client used for the control
-    connection, so a server in a container that answers with its own loopback
-    is reached.  Source: docs/labs.md §13 ("the 227 reply"); RFC 959 §4.1.1 (PASV).
+
+def _pasv(client: Client) -> tuple[str, str, int]:
+    """PASV; require 227 and a reply ftplib can parse: ``(reply, host, port)``."""
+    reply = expect(client, "PASV", ("227",), what="PASV",
+                   hint="answer PASV with '227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)'")
+    with guard(client, "the 227 reply"):
+        host, port = ftplib.parse227(reply)
+    client.pasv_reply, client.pasv_address = reply, (host, port)
+    return reply, host, port
+
+
+@probe(SUITE, PASV, weight=2, depends=(LOGIN,))
+def pasv_data_connection(ctx: ProbeContext) -> None:
+    """PASV gets 227 with (h1,h2,h3,h4,p1,p2), and a data connection to port p1 × 256 + p2
+    carries a LIST: 150, the listing, EOF, 226.
+
+    Like ftplib, the grader connects to the control connection's address at
+    that port (``pasv/address`` judges the address).  Source: docs/labs.md
+    §13 ("Transfers use passive mode"); RFC 959 §4.1.1 (PASV) and §3.2.
     """
     with session(ctx) as client:
-        reply = expect(client, "PASV", ("227",), what="PASV",
-                       hint="answer PASV with '227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)'")
-        with guard(client, "the 227 reply"):
-            host, port = ftplib.parse227(reply)
-        client.pasv_reply = reply
+        _, host, port = _pasv(client)
+        target = str(client.conn.sock.getpeername()[0])
+        ctx.log(f"227 gives {host}:{port}; connecting to {target}:{port}, as ftplib does")
+        _list_over(client, target, port, f"LIST over the data connection to port {port}")
+
+
+@probe(SUITE, PASV_ADDRESS, depends=(PASV,))
+def pasv_address(ctx: ProbeContext) -> None:
+    """The 227 reply's address is one a client can connect to: never 0.0.0.0, and a data
+    connection to it carries a LIST.
+
+    A loopback address (127.x) is taken to mean the address the client used
+    for the control connection, so a server in a container that answers with
+    its own loopback is reached as it would be behind port publishing.
+    Source: docs/labs.md §13 ("The address must be one a client can connect
+    to"); RFC 959 §4.1.1 (PASV: "a host and port address this server is
+    listening on").
+    """
+    with session(ctx) as client:
+        reply, host, port = _pasv(client)
         try:
             address = ipaddress.IPv4Address(host)
         except ValueError:
@@ -583,23 +635,13 @@ def pasv_address(ctx: ProbeContext) -> None:
                 "255.255.255.255"):
             raise ProbeFailed(
                 f"the 227 reply gives the address {host}, which no client can connect to",
-                hint="give the address the client reached you on "
-                     "(conn.getsockname()[0] of the control connection), not the listener's "
-                     "0.0.0.0",
-                evidence=_evidence(client, expected="the server's address, e.g. 127,0,0,1",
+                hint="give the address the client reached you on (conn.getsockname()[0] of "
+                     "the control connection), not the 0.0.0.0 the listener is bound to",
+                evidence=_evidence(client, expected="the server's address, such as 127,0,0,1",
                                    actual=reply))
         target = str(client.conn.sock.getpeername()[0]) if address.is_loopback else host
         ctx.log(f"227 gives {host}:{port}; connecting to {target}:{port}")
-        with guard(client, f"the data connection to {host}:{port}"):
-            data = client.open_data(target, port)
-            with data:
-                reply = client.sendcmd("LIST")
-                if reply[0] != "1":
-                    raise ftplib.error_reply(reply)
-                data.settimeout(max(0.001, ctx.reply_deadline() - time.monotonic()))
-                while data.recv(BLOCK):
-                    pass
-            client.voidresp()
+        _list_over(client, target, port, f"LIST over a data connection to {host}:{port}")
 
 
 @probe(SUITE, LIST, weight=2, depends=(PASV, CWD))
@@ -898,16 +940,17 @@ def two_sessions(ctx: ProbeContext) -> None:
                               hint="serve each client in its own thread "
                                    "(threading.Thread per accepted connection)",
                               evidence=exc.evidence) from None
+        per_session = ("keep the current folder in the session (one object or local variable "
+                        "per client), not in a global")
         expect(first, f"CWD {left.name}", ("250", "200"), what="A: CWD", hint="see session/cwd")
-        expect(second, f"CWD {right.name}", ("250", "200"), what="B: CWD", hint="see session/cwd")
-        for client, place, label in ((first, left, "A"), (second, right, "B")):
-            try:
+        try:
+            expect(second, f"CWD {right.name}", ("250", "200"), what="B: CWD",
+                   hint="see session/cwd")
+            for client, place, label in ((first, left, "A"), (second, right, "B")):
                 expect_pwd(client, f"/{place.name}", what=f"{label}: PWD")
-            except ProbeFailed as exc:
-                raise ProbeFailed(exc.reason + " (the other client's CWD changed it?)",
-                                  hint="keep the current folder in the session (one object or "
-                                       "local variable per client), not in a global",
-                                  evidence=exc.evidence) from None
+        except ProbeFailed as exc:
+            raise ProbeFailed(exc.reason + " (the other client's CWD changed it?)",
+                              hint=per_session, evidence=exc.evidence) from None
         for client, place, label in ((first, left, "A"), (second, right, "B")):
             name = _name(ctx, f"from-{label}.txt")
             content = f"client {label}\n".encode() * 10
@@ -916,8 +959,7 @@ def two_sessions(ctx: ProbeContext) -> None:
             try:
                 check_stored(client, place / name, content, what=f"{label}: STOR in /{place.name}")
             except ProbeFailed as exc:
-                raise ProbeFailed(exc.reason, hint="keep the current folder per session, not in "
-                                  "a global", evidence=exc.evidence) from None
+                raise ProbeFailed(exc.reason, hint=per_session, evidence=exc.evidence) from None
 
 
 @probe(SUITE, "robustness/reset-mid-transfer", depends=(RETR,), timeout=30.0,

@@ -1,0 +1,141 @@
+"""ftp-server (docs/labs.md §13): the reference passes every probe, locally and under Docker with
+the same verdicts; each known bug fails exactly its probes (failed and skipped sets apart) for
+the stated reason; nothing escapes the grader's temporary tree; verdicts repeat exactly.
+
+Gradings are independent, so they run concurrently in threads: every known bug is graded once,
+up front, by a module fixture.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from dockerkit import docker_image, docker_launcher, docker_leftovers  # noqa: F401
+from helpers import (
+    assert_all_passed_alike,
+    assert_known_bug,
+    failed,
+    grade,
+    grade_known_bugs,
+    not_passed,
+    signature,
+)
+
+from grader.assignment import load
+from grader.runner import GradeResult
+
+LAB = "ftp-server"
+ALL = {c.name for c in load(LAB).probes}
+PASV = "pasv/data-connection"
+TRAVERSAL = {"security/cwd-traversal", "security/retr-traversal", "security/stor-traversal"}
+TWO = "concurrency/two-sessions"
+RESET = "robustness/reset-mid-transfer"
+
+# bug file -> (the exact probes that fail, the exact probes skipped, {probe: words its verdict
+# must contain})
+KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
+    "naive_join": (TRAVERSAL, set(), {
+        "security/cwd-traversal": "STOR wrote outside ROOT",
+        "security/retr-traversal": "sent the secret file",
+        "security/stor-traversal": "wrote outside ROOT",
+    }),
+    "any_password": ({"session/wrong-password"}, set(),
+                     {"session/wrong-password": "expected 530"}),
+    "one_recv_per_command": ({"partial/split-command"}, set(),
+                             {"partial/split-command": "never one recv() per command"}),
+    "global_cwd": ({TWO}, set(), {TWO: "the other client's CWD changed it"}),
+    "pasv_zero_address": ({"pasv/address"}, set(),
+                          {"pasv/address": "which no client can connect to"}),
+    "pasv_port_swapped": (
+        {PASV},
+        {"pasv/address", "transfer/list", "transfer/retr", "transfer/stor", *TRAVERSAL, TWO,
+         RESET},
+        {PASV: "could not be opened"},
+    ),
+    "retr_line_ends": ({"transfer/retr"}, {"security/retr-traversal", RESET},
+                       {"transfer/retr": "never translate line ends"}),
+    "stor_first_recv": ({"transfer/stor"}, {"security/cwd-traversal", "security/stor-traversal", TWO},
+                        {"transfer/stor": "until recv() returns b''"}),
+    "crash_on_unknown": ({"protocol/unknown-command"}, set(),
+                         {"protocol/unknown-command": "closed the control connection"}),
+    "quit_stays_open": ({"shutdown/quit"}, set(),
+                        {"shutdown/quit": "did not close the control connection"}),
+    "iterative": ({TWO}, set(), {TWO: "a second client was not served"}),
+}
+
+
+def scratch_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("sockgrade-scratch-*"))
+
+
+@pytest.fixture(scope="module")
+def bug_results() -> dict[str, GradeResult]:
+    return grade_known_bugs(LAB, KNOWN_BUGS, jobs=3)
+
+
+def test_reference_passes_every_probe() -> None:
+    result = grade(LAB)
+    assert not_passed(result) == set(), [(v.probe_id, v.reason) for v in result.verdicts]
+    assert result.status == "passed" and result.score == result.max_score > 0
+    folder = Path(result.command[-1])
+    assert folder.name == "store" and folder.parent.name.startswith("sockgrade-scratch-")
+    assert not folder.parent.exists()  # the runner removed the instance's tree
+
+
+@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+    failing, skipped, reasons = KNOWN_BUGS[bug]
+    assert_known_bug(bug_results[bug], failing | skipped, skipped, reasons)
+
+
+def test_every_probe_of_the_lab_is_failed_by_some_known_bug(
+        bug_results: dict[str, GradeResult]) -> None:
+    """The lab's own probes (the shared ServerLab ones are proven by the other server labs)."""
+    failed_somewhere = set().union(*(failed(result) for result in bug_results.values()))
+    shared = {"startup/listens", "session/greeting", "session/login", "session/syst",
+              "session/pwd", "session/cwd", "session/cwd-missing", "session/type-i",
+              "transfer/list", "robustness/client-reset", "robustness/sequential-clients",
+              "resources/no-fd-leak", "resources/idle-cpu", "resources/idle-cpu-client", RESET}
+    assert ALL - failed_somewhere == shared
+
+
+def test_traversal_writes_stay_in_the_graders_tree(bug_results: dict[str, GradeResult]) -> None:
+    """The naive server really wrote beside ROOT (the probe saw it on disk), and the runner
+    removed that tree with the instance: nothing is left behind."""
+    assert bug_results["naive_join"].status == "failed"
+    leftovers = {p for p in scratch_dirs()
+                 if any(q.name.startswith("cwd-traversal-marker") for q in p.iterdir())}
+    assert leftovers == set()
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("docker_image")
+def test_reference_and_pasv_bugs_get_the_local_verdicts_under_docker(
+        bug_results: dict[str, GradeResult]) -> None:
+    """Under Docker the server answers PASV with its own loopback, and the data connections
+    (made in the container's network namespace) reach it: the same verdicts as locally."""
+    chosen = ("pasv_zero_address", "pasv_port_swapped", "naive_join", "one_recv_per_command")
+    local = grade(LAB)
+    with docker_launcher() as launcher, ThreadPoolExecutor(3) as pool:
+        reference = pool.submit(grade, LAB, launcher=launcher)
+        bugs = {bug: pool.submit(grade, LAB, Path(__file__).parent / "bugs" / LAB / f"{bug}.py",
+                                 launcher=launcher) for bug in chosen}
+        results = {bug: future.result() for bug, future in bugs.items()}
+        passed = reference.result()
+    assert passed.runner == "docker"
+    assert signature(passed) == signature(local), [(v.probe_id, v.reason) for v in passed.verdicts]
+    assert not_passed(passed) == set()
+    for bug, result in results.items():
+        failing, skipped, reasons = KNOWN_BUGS[bug]
+        assert_known_bug(result, failing | skipped, skipped, reasons)
+        assert signature(result) == signature(bug_results[bug])
+    assert docker_leftovers() == []
+
+
+@pytest.mark.slow
+def test_reference_verdicts_repeat_20_times() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        assert_all_passed_alike(list(pool.map(lambda _: grade(LAB), range(20))))

@@ -55,6 +55,12 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
          RESET},
         {PASV: "could not be opened"},
     ),
+    "data_left_open": (
+        {PASV},
+        {"pasv/address", "transfer/list", "transfer/retr", "transfer/stor", *TRAVERSAL, TWO,
+         RESET},
+        {PASV: "the data connection was not closed"},
+    ),
     "retr_line_ends": ({"transfer/retr"}, {"security/retr-traversal", RESET},
                        {"transfer/retr": "never translate line ends"}),
     "stor_first_recv": ({"transfer/stor"}, {"security/cwd-traversal", "security/stor-traversal", TWO},

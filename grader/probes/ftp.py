@@ -72,12 +72,21 @@ class DataRefused(Exception):
         self.host, self.port, self.cause = host, port, cause
 
 
-class DataStalled(Exception):
-    """A data connection neither ended nor moved before the deadline; ``received`` bytes in."""
+#: Advice for a download whose data connection never ends.
+CLOSE_HINT = ("close the data connection when everything is sent (a 'with' block): its EOF is "
+              "the end of the listing or file; then reply 226")
+#: Advice for an upload the server stops reading.
+READ_HINT = ("read the data connection until recv() returns b'' (the client's close ends the "
+             "file), writing every chunk, then reply 226")
 
-    def __init__(self, received: int, cause: str) -> None:
+
+class DataStalled(Exception):
+    """A data connection neither ended nor moved before the deadline; ``received`` bytes moved,
+    ``hint`` is the likely fix."""
+
+    def __init__(self, received: int, cause: str, hint: str) -> None:
         super().__init__(cause)
-        self.received, self.cause = received, cause
+        self.received, self.cause, self.hint = received, cause, hint
 
 
 class Client(ftplib.FTP):
@@ -192,7 +201,7 @@ class Client(ftplib.FTP):
                     chunk = data.recv(BLOCK)
                 except TimeoutError:
                     raise DataStalled(len(received), "the data connection was not closed "
-                                      "before the deadline") from None
+                                      "before the deadline", CLOSE_HINT) from None
                 if not chunk:
                     break
                 received += chunk
@@ -213,10 +222,11 @@ class Client(ftplib.FTP):
                 try:
                     data.sendall(view[at : at + BLOCK])
                 except TimeoutError:
-                    raise DataStalled(at, "the server stopped reading the data connection") from None
+                    raise DataStalled(at, "the server stopped reading the data connection",
+                                      READ_HINT) from None
                 except OSError as exc:
                     raise DataStalled(at, f"the server closed or reset the data connection "
-                                      f"before the upload ended ({exc})") from None
+                                      f"before the upload ended ({exc})", READ_HINT) from None
         self.log.append(f"data: sent {len(content)} bytes, then closed")
         self.voidresp()
 
@@ -256,8 +266,7 @@ def guard(client: Client, what: str) -> Iterator[None]:
     except DataStalled as exc:
         raise ProbeFailed(
             f"{what}: {exc.cause} ({exc.received} bytes moved)",
-            hint="send the whole file with sendall() (or read the upload until recv() returns "
-                 "b''), then close the data connection: its EOF is the end of the file",
+            hint=exc.hint,
             evidence=_evidence(client, actual=f"{exc.received} bytes"),
         ) from None
     except ftplib.error_proto as exc:
@@ -432,8 +441,8 @@ def check_stored(client: Client, path: Path, content: bytes, *, what: str) -> No
     raise ProbeFailed(
         f"{what}: the server replied 226 but {path.relative_to(folder(client.ctx))!r} "
         + ("is not in ROOT" if found is None else f"differs from the upload ({found[0]} bytes)"),
-        hint="store the upload under the name given, in the session's current folder, reading "
-             "the data connection in binary mode until recv() returns b''",
+        hint="store the upload under the name given, in the session's current folder; "
+             + READ_HINT,
         evidence=_evidence(client, expected=f"{want[0]} bytes, SHA-256 {want[1]}",
                            actual=f"ROOT holds: {listing}" if found is None
                            else f"{found[0]} bytes, SHA-256 {found[1]}"),
@@ -578,7 +587,7 @@ def _list_over(client: Client, host: str, port: int, what: str) -> None:
                     chunk = data.recv(BLOCK)
                 except TimeoutError:
                     raise DataStalled(received, "the data connection was not closed "
-                                      "before the deadline") from None
+                                      "before the deadline", CLOSE_HINT) from None
                 if not chunk:
                     break
                 received += len(chunk)
@@ -601,7 +610,7 @@ def pasv_data_connection(ctx: ProbeContext) -> None:
     carries a LIST: 150, the listing, EOF, 226.
 
     Like ftplib, the grader connects to the control connection's address at
-    that port (``pasv/address`` judges the address).  Source: docs/labs.md
+    that port ('pasv/address' judges the address).  Source: docs/labs.md
     §13 ("Transfers use passive mode"); RFC 959 §4.1.1 (PASV) and §3.2.
     """
     with session(ctx) as client:

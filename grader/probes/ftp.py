@@ -526,7 +526,7 @@ def pwd(ctx: ProbeContext) -> None:
 
 @probe(SUITE, CWD, depends=(PWD,))
 def cwd(ctx: ProbeContext) -> None:
-    """CWD into a folder of ROOT gets 250 (any 2xx) and PWD names it; 'CWD ..' comes back to "/".
+    """CWD into a folder of ROOT gets 250 (or 200) and PWD names it; 'CWD ..' comes back to "/".
 
     Source: docs/labs.md §13 ("CWD"); RFC 959 §4.1.1 (CWD) and §5.4.
     """

@@ -8,7 +8,6 @@ up front, by a module fixture.
 
 from __future__ import annotations
 
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from helpers import (
     grade_known_bugs,
     not_passed,
     signature,
+    verdict,
 )
 
 from grader.assignment import load
@@ -109,10 +109,6 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 }
 
 
-def scratch_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("sockgrade-scratch-*"))
-
-
 @pytest.fixture(scope="module")
 def bug_results() -> dict[str, GradeResult]:
     return grade_known_bugs(LAB, KNOWN_BUGS, jobs=4)
@@ -144,10 +140,12 @@ def test_every_probe_but_sequential_clients_is_failed_by_some_known_bug(
 def test_traversal_writes_stay_in_the_graders_tree(bug_results: dict[str, GradeResult]) -> None:
     """The naive server really wrote beside ROOT (the probe saw it on disk), and the runner
     removed that tree with the instance: nothing is left behind."""
-    assert bug_results["naive_join"].status == "failed"
-    leftovers = {p for p in scratch_dirs()
-                 if any(q.name.startswith("cwd-traversal-marker") for q in p.iterdir())}
-    assert leftovers == set()
+    result = bug_results["naive_join"]
+    v = verdict(result, "security/stor-traversal")
+    assert any("stor-traversal-x1.txt" in line for line in v.evidence.lines())
+    root = Path(result.command[-1])
+    assert root.name == "store" and root.parent.name.startswith("sockgrade-scratch-")
+    assert not root.parent.exists()
 
 
 @pytest.mark.docker

@@ -25,6 +25,7 @@ from helpers import (
 )
 
 from grader.assignment import load
+from grader.probes.ftp import data_target, unusable_address
 from grader.runner import GradeResult
 
 LAB = "ftp-server"
@@ -107,6 +108,26 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
                         {"shutdown/quit": "did not close the control connection"}),
     "iterative": ({TWO}, set(), {TWO: "a second client was not served"}),
 }
+
+
+@pytest.mark.parametrize(("host", "words"), [
+    ("0.0.0.0", "no address to connect to"),
+    ("224.0.0.1", "multicast"),
+    ("255.255.255.255", "broadcast"),
+    ("127.0.0.300", "not an IPv4 address"),
+])
+def test_a_227_address_no_client_can_connect_to_is_named(host: str, words: str) -> None:
+    why = unusable_address(host)
+    assert why is not None and words in why
+
+
+def test_a_loopback_227_address_means_the_control_connections() -> None:
+    """A server in a container answers with its own loopback: the grader connects where it
+    reached the control connection; any other address is taken as given."""
+    assert unusable_address("127.0.0.1") is None and unusable_address("10.1.2.3") is None
+    assert data_target("127.0.0.1", "172.18.0.2") == "172.18.0.2"
+    assert data_target("127.1.2.3", "127.0.0.1") == "127.0.0.1"
+    assert data_target("10.1.2.3", "127.0.0.1") == "10.1.2.3"
 
 
 @pytest.fixture(scope="module")

@@ -598,6 +598,27 @@ def _list_over(client: Client, host: str, port: int, what: str) -> None:
         client.voidresp()
 
 
+def unusable_address(host: str) -> str | None:
+    """Why the 227 reply's address ``host`` ('h1.h2.h3.h4', as ftplib.parse227 gives it) is
+    not one a client can connect to, or None when it is (docs/labs.md §13)."""
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        return "it is not an IPv4 address (four numbers 0-255)"
+    if address.is_unspecified:
+        return "0.0.0.0 means 'every address' to bind(), and is no address to connect to"
+    if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+        return "it is a multicast or broadcast address"
+    return None
+
+
+def data_target(host: str, control_peer: str) -> str:
+    """Where the grader connects for a 227 address ``host``: a loopback address means the
+    address the client used for the control connection (``control_peer``); any other address
+    is taken as given (docs/labs.md §13)."""
+    return control_peer if ipaddress.IPv4Address(host).is_loopback else host
+
+
 def _pasv(client: Client) -> tuple[str, str, int]:
     """PASV; require 227 and a reply ftplib can parse: ``(reply, host, port)``."""
     reply = expect(client, "PASV", ("227",), what="PASV",
@@ -633,26 +654,20 @@ def pasv_address(ctx: ProbeContext) -> None:
     for the control connection, so a server in a container that answers with
     its own loopback is reached as it would be behind port publishing.
     Source: docs/labs.md §13 ("The address must be one a client can connect
-    to"); RFC 959 §4.1.1 (PASV: "a host and port address this server is
+    to"); RFC 959 §4.1.1 (PASV: "the host and port address this server is
     listening on").
     """
     with session(ctx) as client:
         reply, host, port = _pasv(client)
-        try:
-            address = ipaddress.IPv4Address(host)
-        except ValueError:
-            raise ProbeFailed(f"the 227 reply's address {host!r} is not an IPv4 address",
-                              hint="give the four numbers (0-255) of the server's address",
-                              evidence=_evidence(client, actual=reply)) from None
-        if address.is_unspecified or address.is_multicast or address == ipaddress.IPv4Address(
-                "255.255.255.255"):
+        why = unusable_address(host)
+        if why is not None:
             raise ProbeFailed(
-                f"the 227 reply gives the address {host}, which no client can connect to",
+                f"the 227 reply gives the address {host}, which no client can connect to: {why}",
                 hint="give the address the client reached you on (conn.getsockname()[0] of "
                      "the control connection), not the 0.0.0.0 the listener is bound to",
                 evidence=_evidence(client, expected="the server's address, such as 127,0,0,1",
                                    actual=reply))
-        target = str(client.conn.sock.getpeername()[0]) if address.is_loopback else host
+        target = data_target(host, str(client.conn.sock.getpeername()[0]))
         ctx.log(f"227 gives {host}:{port}; connecting to {target}:{port}")
         _list_over(client, target, port, f"LIST over a data connection to {host}:{port}")
 

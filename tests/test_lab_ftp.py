@@ -171,11 +171,17 @@ def test_traversal_writes_stay_in_the_graders_tree(bug_results: dict[str, GradeR
 
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker_image")
-def test_reference_and_pasv_bugs_get_the_local_verdicts_under_docker(
+def test_reference_and_every_known_bug_get_the_local_verdicts_under_docker(
         bug_results: dict[str, GradeResult]) -> None:
     """Under Docker the server answers PASV with its own loopback, and the data connections
-    (made in the container's network namespace) reach it: the same verdicts as locally."""
-    chosen = ("pasv_zero_address", "pasv_port_swapped", "naive_join", "one_recv_per_command")
+    (made in the container's network namespace) reach it; ROOT and the folder beside it are
+    mounted at their host paths: the same verdicts as locally, probe for probe (about 3 min).
+
+    busy_accept is graded locally only: the shared idle-CPU probe's measurement of a spinning
+    process depends on the CPU share it gets, and three containers at once on a machine with
+    a load average of 20 gave it 6% (measured), next to the 5% limit.
+    """
+    chosen = sorted(set(KNOWN_BUGS) - {"busy_accept"})
     local = grade(LAB)
     with docker_launcher() as launcher, ThreadPoolExecutor(3) as pool:
         reference = pool.submit(grade, LAB, launcher=launcher)

@@ -15,6 +15,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     echo_client,
     file_transfer,
     framing,
+    ftp,
     http_server,
     labs,
     port_scanner,

@@ -71,6 +71,7 @@ def _define() -> None:
         LabSuite(name="caesar-server", family="caesar", include=("*",)),
         LabSuite(name="file-transfer-server", family="file-transfer", include=("*",)),
         LabSuite(name="http-server", family="http", include=("*",)),
+        LabSuite(name="ftp-server", family="ftp", include=("*",)),
         LabSuite(name="tcp-echo-client", family="echo-client", include=("*",)),
         LabSuite(name="udp-echo-client", family="udp-client", include=("*",)),
         LabSuite(name="port-scanner", family="port-scan", include=("*",)),

@@ -195,6 +195,7 @@ class TlsConn(Conn):
             if data or self._read_done:
                 return data
             raw = self.sock.recv(RAW_CHUNK)  # BlockingIOError and resets go to the caller
+            quick_ack(self.sock)
             if raw:
                 self._incoming.write(raw)
             else:
@@ -263,6 +264,19 @@ class TlsConn(Conn):
             self._out += self._outgoing.read()
             self._flush()
         return bytes(out)
+
+
+def quick_ack(sock: socket.socket) -> None:
+    """Acknowledge what was read at once (Linux ``TCP_QUICKACK``, which lasts until the next read).
+
+    A TLS 1.3 server writes its session tickets after the handshake and then
+    a small echo; with Nagle's algorithm (on by default) the echo waits for
+    the tickets' ACK, which a delayed ACK holds back for up to 40 ms.  The
+    grader's prompt ACK removes that wait from every connection; it changes
+    timing only, never what is judged.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 def _why(exc: ssl.SSLError) -> str:
@@ -338,6 +352,7 @@ def handshake(sock: socket.socket, context: ssl.SSLContext, *, server_hostname: 
                 if not waiting.select(max(0.0, deadline - time.monotonic())):
                     raise failure("timeout", "the server sent no complete handshake reply in time")
                 raw = sock.recv(RAW_CHUNK)
+                quick_ack(sock)
             except BlockingIOError:
                 continue
             except OSError as exc:

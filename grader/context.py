@@ -444,6 +444,9 @@ def handshake_hint(failure: tls.HandshakeFailed) -> str:
     if failure.kind == "verify":
         return ("the server did not present the certificate it was given: load the files from "
                 "the command line with context.load_cert_chain(cert, key); do not make your own")
+    if failure.echoed:
+        return ("the server sent the client's own ClientHello back: it echoes plain TCP. Wrap "
+                "each accepted socket with context.wrap_socket(conn, server_side=True)")
     if received[:1] and received[:1] not in (b"\x15", b"\x16"):
         return ("the server answered in plain bytes, not TLS: wrap each accepted socket with "
                 "context.wrap_socket(conn, server_side=True) before reading")

@@ -177,6 +177,9 @@ class TlsConn(Conn):
         size = min(len(data), SEND_CHUNK)
         try:
             self._obj.write(data[:size])
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            raise TlsProtocolError("TLS: the server had already closed the connection; nothing "
+                                   "more can be sent") from None
         except ssl.SSLError as exc:
             raise TlsProtocolError(f"TLS error while sending, not a TCP reset: {_why(exc)}") from None
         self._out += self._outgoing.read()
@@ -283,6 +286,8 @@ def _why(exc: ssl.SSLError) -> str:
     """OpenSSL's words for an SSL error (``verify_message`` for a rejected certificate)."""
     if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
         return str(exc.verify_message)
+    if isinstance(exc, ssl.SSLEOFError):
+        return "the peer closed the connection without close_notify"
     return str(exc.reason or exc.strerror or exc).lower().replace("_", " ")
 
 

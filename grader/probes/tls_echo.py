@@ -333,6 +333,6 @@ def _same(func: ProbeFunc) -> ProbeFunc:
 _register_from_stream()
 
 #: This family as the shared probes of :mod:`grader.probes.generic` see it: lab 1's session.
-LAB = replace(stream.LAB, suite=SUITE, source=SOURCE, bulk=None, request=None, bulk_depends=())
-generic.register(LAB, which=(generic.CLIENT_RESET, generic.SEQUENTIAL, generic.NO_FD_LEAK,
-                             generic.IDLE_CPU, generic.IDLE_CPU_CLIENT))
+LAB = replace(stream.LAB, suite=SUITE, source=SOURCE, bulk=None, bulk_depends=())
+generic.register(LAB, which=(generic.CLIENT_RESET, generic.RESET_BEFORE_REPLY, generic.SEQUENTIAL,
+                             generic.NO_FD_LEAK, generic.IDLE_CPU, generic.IDLE_CPU_CLIENT))

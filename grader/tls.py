@@ -204,13 +204,21 @@ class TlsConn(Conn):
             else:
                 self._incoming.write_eof()
 
-    def shutdown_write(self) -> Event:
+    def shutdown_write(self, *, last: bytes = b"") -> Event:
         """The TLS half-close: ``close_notify``, then the TCP FIN (RFC 8446 §6.1).
 
+        ``last`` (bytes) is encrypted and handed to the kernel in the same
+        write as the ``close_notify``, so both arrive together: a server that
+        reads once and closes finds the alert unread whatever the timing.
         Reading stays possible.  Returns :class:`Done`, :class:`Reset`, or
-        :class:`Timeout` when the alert found no room for
+        :class:`Timeout` when the bytes found no room for
         :data:`CLOSE_NOTIFY_WAIT` seconds.
         """
+        if last:
+            try:
+                self._obj.write(last)  # a memory BIO takes it all
+            except ssl.SSLError as exc:
+                return Reset(error=f"TLS error while sending: {_why(exc)}")
         with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLWantWriteError):
             try:
                 self._obj.unwrap()

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 
 from grader import tls
 from grader.context import ProbeContext
+from grader.events import Reset
 from grader.probes import generic, queues, stream
+from grader.probes.adapter import judge_reply_then_close
 from grader.probes.common import register_startup, wait_for
 from grader.probes.registry import REGISTRY, Param, ProbeFunc
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, excerpt
@@ -181,6 +185,43 @@ def old_versions_refused(ctx: ProbeContext) -> None:
         )
 
 
+@probe(SUITE, "shutdown/half-close", depends=(ECHO,))
+def half_close(ctx: ProbeContext) -> None:
+    """After the client's TLS half-close (close_notify, then SHUT_WR) the server sends all it
+    owes, then closes: the client sees the whole echo and then EOF, with or without the
+    server's own close_notify, not a reset and not endless data.
+
+    The message and the close_notify leave in one write, so they arrive
+    together on any machine: a server that reads once and closes leaves the
+    close_notify unread, and its kernel answers with a reset.
+    Source: docs/labs.md §12 ("the server then finishes sending whatever is still pending and closes").
+    """
+    message = _text(ctx, 200, 600) + b"\n"
+    with ctx.connect() as conn:
+        if not isinstance(conn, tls.TlsConn):
+            raise ProbeError("shutdown/half-close needs a TLS connection ([protocol] transport)")
+        end = conn.shutdown_write(last=message)
+        ctx.log(f"sent {len(message)} bytes and close_notify in one write, then SHUT_WR "
+                f"({end.describe()})")
+        result = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=len(message) + 65536)
+        closing = ("with its close_notify" if conn.tls_closed else
+                   "without close_notify" if conn.ragged_eof else "")
+        ctx.log(f"read {len(result.data)} bytes, ended: {result.end.describe()} {closing}")
+    try:
+        judge_reply_then_close(message, result)
+    except ProbeFailed as exc:
+        hint = exc.hint
+        if isinstance(result.end, Reset) and result.data == message:
+            hint = ("it closed with the client's close_notify unread (the kernel then sends "
+                    "RST): keep reading until recv() returns b'', then close")
+        raise ProbeFailed(exc.reason, hint=hint, evidence=exc.evidence) from None
+
+
+def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
+    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
+    return bytes(ctx.rng.choice(alphabet) for _ in range(ctx.rng.randint(low, high)))
+
+
 # -- helpers -------------------------------------------------------------
 
 
@@ -219,13 +260,24 @@ def _client_hello(context: ssl.SSLContext) -> bytes:
     return hello
 
 
+@contextlib.contextmanager
+def _old_on_purpose() -> Iterator[None]:
+    """Offering TLS 1.0/1.1 is the probe's job: the ssl module's deprecation warning for
+    setting them says nothing to a grader's user, so that one warning is silenced here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"ssl\.TLSVersion\.TLSv1(_1)? is deprecated",
+                                category=DeprecationWarning)
+        yield
+
+
 def _old_client(version: ssl.TLSVersion) -> ssl.SSLContext:
     """A client that offers only ``version`` and accepts any certificate (it tests the version)."""
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.check_hostname = False
     client.verify_mode = ssl.CERT_NONE
     try:
-        client.minimum_version = client.maximum_version = version
+        with _old_on_purpose():
+            client.minimum_version = client.maximum_version = version
         client.set_ciphers("DEFAULT:@SECLEVEL=0")  # old versions need SHA-1 signatures
     except (ValueError, ssl.SSLError) as exc:
         raise ProbeError(f"this grader's OpenSSL cannot be set to offer {version.name}: "
@@ -239,7 +291,8 @@ def _cannot_offer(client: ssl.SSLContext, credentials: tls.Credentials,
     or None when it can (so a refusal by the server under test is the server's doing)."""
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        server.minimum_version = version
+        with _old_on_purpose():
+            server.minimum_version = version
         server.set_ciphers("DEFAULT:@SECLEVEL=0")
         server.load_cert_chain(credentials.cert, credentials.key)
     except (ValueError, ssl.SSLError, OSError) as exc:
@@ -302,11 +355,6 @@ _FROM_STREAM: dict[str, str | None] = {
         "back whole: one recv() is not one message. Source: docs/labs.md §12; docs/labs.md §1 "
         "(\"in pieces of any size\")."),
     "partial/large-payload": None,
-    "shutdown/half-close": (
-        "After the client's TLS half-close (close_notify, then SHUT_WR) the server sends all it "
-        "owes, then closes: the client sees the whole echo and then EOF (with or without the "
-        "server's own close_notify), not a reset and not endless data. Source: docs/labs.md §12 "
-        "(\"the server then finishes sending whatever is still pending and closes\")."),
     "shutdown/closes-after-client": None,
     "concurrency/second-client": None,
 }

@@ -99,11 +99,13 @@ def describe(der: bytes) -> str:
 
 
 def make_credentials(folder: Path) -> Credentials:
-    """Make a fresh CA and a certificate for :data:`HOSTS`; write ``cert.pem`` and ``key.pem``
-    into ``folder`` (which must exist).  Raises OSError when the files cannot be written."""
+    """Make a fresh CA and a certificate for :data:`HOSTS`; write ``cert.pem``, ``key.pem`` and
+    the CA's ``ca.pem`` into ``folder`` (which must exist).  Raises OSError when the files
+    cannot be written."""
     ca = trustme.CA(organization_name="sockgrade throw-away CA")
     issued = ca.issue_cert(*HOSTS, organization_name="sockgrade")
     cert, key = folder / "cert.pem", folder / "key.pem"
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))  # for a client of one's own (--cafile)
     cert.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
     issued.private_key_pem.write_to_path(str(key))
     der = ssl.PEM_cert_to_DER_cert(issued.cert_chain_pems[0].bytes().decode())

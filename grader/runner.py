@@ -58,7 +58,8 @@ SETTLE = 0.05
 #: Seconds a failed probe waits for the server's traceback to reach stderr.
 TRACEBACK_GRACE = 0.2
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
-ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError")
+ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
+               "PROTOCOL_TLS_CLIENT")
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
 #: Seconds stopping one program may take at most (the launchers' kill loops are bounded).

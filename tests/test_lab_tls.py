@@ -53,6 +53,7 @@ KNOWN_BUGS: dict[str, tuple[set[str], dict[str, str]]] = {
     "no_key": (ALL, {"startup/listens": "crashed at start"}),
     "own_cert": (AFTER_START, {"tls/handshake": "other than the one given"}),
     "plain_tcp": (AFTER_START, {"tls/handshake": "own ClientHello back"}),
+    "client_context": (AFTER_START, {"tls/handshake": "ssl.Purpose.CLIENT_AUTH"}),
     "wraps_listener": (  # iterative; a failed handshake in accept() kills it, even TLS 1.0's
         {*STRANGERS, OLD, SECOND},
         {"tls/plain-http-client": "the next client was not served",
@@ -79,6 +80,7 @@ SKIPPED: dict[str, set[str]] = {
     "no_key": AFTER_START,
     "own_cert": AFTER_HANDSHAKE,
     "plain_tcp": AFTER_HANDSHAKE,
+    "client_context": AFTER_HANDSHAKE,
 }
 
 
@@ -259,7 +261,7 @@ def test_reference_verdicts_repeat_20_times_under_load() -> None:
 def test_reference_and_known_bugs_get_the_local_verdicts_under_docker() -> None:
     """The PEM folder is mounted into the container at its own path; the stdlib ssl there
     gives the same verdicts as here (own_cert's certificate ships in the staged folder)."""
-    chosen = ("own_cert", "plain_tcp", "wraps_listener", "ssl_error_only", "one_recv",
+    chosen = ("own_cert", "plain_tcp", "client_context", "wraps_listener", "ssl_error_only", "one_recv",
               "dies_on_reset", "allows_tls10")
     with docker_launcher() as launcher, ThreadPoolExecutor(3) as pool:
         reference = pool.submit(grade, LAB, launcher=launcher)

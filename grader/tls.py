@@ -351,6 +351,8 @@ def handshake(sock: socket.socket, context: ssl.SSLContext, *, server_hostname: 
                 obj.do_handshake()
                 push(outgoing.read())
                 return TlsConn(sock, obj, incoming, outgoing)
+            except TlsProtocolError as exc:  # a bad record right behind the handshake
+                raise failure("tls", str(exc)) from None
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLCertVerificationError as exc:

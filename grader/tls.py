@@ -152,12 +152,12 @@ class TlsConn(Conn):
     """
 
     def __init__(self, sock: socket.socket, obj: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                 outgoing: ssl.MemoryBIO, pending: bytes = b"") -> None:
+                 outgoing: ssl.MemoryBIO) -> None:
         super().__init__(sock, reset_after_peer_fin=True)
         self._obj = obj
         self._incoming = incoming
         self._outgoing = outgoing
-        self._out = bytearray(pending)
+        self._out = bytearray()  # ciphertext not yet in the kernel
         self._owed = 0
         self.peer_cert = obj.getpeercert(binary_form=True) or b""
         self.version = obj.version() or "?"

@@ -155,7 +155,8 @@ _OLD = (("TLS 1.0", ssl.TLSVersion.TLSv1), ("TLS 1.1", ssl.TLSVersion.TLSv1_1))
 
 @probe(SUITE, "tls/old-versions-refused", tier=Tier.INFORMATIONAL, depends=(HANDSHAKE,))
 def old_versions_refused(ctx: ProbeContext) -> None:
-    """A client that offers only TLS 1.0, or only TLS 1.1, is refused.
+    """A client that offers only TLS 1.0, or only TLS 1.1, is refused, and the next client is
+    served.
 
     Informational: the grader must be able to offer those versions at all,
     which depends on its OpenSSL build (tested first, in memory, against
@@ -175,6 +176,10 @@ def old_versions_refused(ctx: ProbeContext) -> None:
         except ProbeFailed as exc:
             ctx.log(f"{label} only: refused ({exc.reason})")
             plain.close()
+            _next_served(ctx, f"a client that offered only {label}",
+                         "a refused handshake raises ssl.SSLError in wrap_socket() (or in "
+                         "accept() on a wrapped listening socket): catch it for that "
+                         "connection only, close it and keep serving")
             continue
         raise ProbeFailed(
             f"the server accepted a client that offered only {label}",

@@ -13,16 +13,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from grader import __version__, interrupts
+from grader import __version__, interrupts, tls
 from grader.assignment import Assignment, bundled, load
 from grader.bundle import REFERENCE_DIR
 from grader.errors import SockgradeError, UsageError
@@ -207,20 +209,27 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
 
     assignment = load(args.assignment)
     submission = reference_submission(assignment)
+    values = {"host": args.host, "port": str(args.port), "message": " ".join(args.words),
+              "file": " ".join(args.words), "username": " ".join(args.words),
+              "root": " ".join(args.words) or str(Path.cwd()), "workdir": str(Path.cwd())}
+    credentials = None
+    if "{cert}" in assignment.command or "{key}" in assignment.command:  # a TLS lab (§12)
+        credentials = tls.make_credentials(Path(tempfile.mkdtemp(prefix="sockgrade-tls-")))
+        values.update(cert=str(credentials.cert), key=str(credentials.key))
+        console.print(f"TLS: a certificate for {' and '.join(tls.HOSTS)} issued by a throw-away "
+                      f"CA: {credentials.folder / 'ca.pem'} (removed on exit)", markup=False,
+                      highlight=False, style="dim")
     words = argv(submission, assignment, python=sys.executable,
                  entry_path=str(REFERENCE_DIR / str(submission.entry)),
-                 values={"host": args.host, "port": str(args.port),
-                         "message": " ".join(args.words), "file": " ".join(args.words),
-                         "username": " ".join(args.words),
-                         "root": " ".join(args.words) or str(Path.cwd()),
-                         "workdir": str(Path.cwd())},
-                 extra=assignment.extra)
+                 values=values, extra=assignment.extra)
     console.print(f"running: {' '.join(words)}  (Ctrl-C to stop)", markup=False,
                   highlight=False, style="dim")
     with interrupts.handled():
         try:
             proc = subprocess.Popen(list(words), start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
+            if credentials is not None:
+                shutil.rmtree(credentials.folder, ignore_errors=True)
             raise UsageError(f"cannot start {words[0]}: {exc}") from None
         try:
             return proc.wait()
@@ -229,6 +238,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
             return 0 if not isinstance(exc, interrupts.Terminated) else interrupts.exit_status(exc)
         finally:
             _end_group(proc)
+            if credentials is not None:  # the PEM files go with the program
+                shutil.rmtree(credentials.folder, ignore_errors=True)
 
 
 def _die_with_parent() -> None:

@@ -20,6 +20,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import net
+from grader import net, tls
 from grader.launch.base import (
     Launcher,
     LaunchSpec,
@@ -94,6 +95,7 @@ class ProbeContext:
         port: int | None = None,
         start: StartResult | None = None,
         scratch: Path | None = None,
+        credentials: tls.Credentials | None = None,
     ) -> None:
         self.assignment = assignment
         self.config = config
@@ -108,6 +110,9 @@ class ProbeContext:
         #: path on the grader's machine; None when the command does not use one.  Its
         #: parent is grader-owned and holds nothing else (docs/labs.md §10).
         self.scratch = scratch
+        #: The throw-away CA and server certificate of a TLS lab (``{cert}``/``{key}`` in its
+        #: command, docs/labs.md §12); None when the command uses neither.
+        self.credentials = credentials
         self.reply_timeout = assignment.timeouts.reply
         self.deadline = time.monotonic() + config.timeout
         self._python = python
@@ -197,13 +202,22 @@ class ProbeContext:
         except OSError as exc:
             raise ProbeError(f"cannot make a socket to reach the server: {exc}") from None
 
+    @property
+    def speaks_tls(self) -> bool:
+        """True when the lab's clients talk TLS (``[protocol] transport = "tls"``, docs/labs.md §12)."""
+        return str(self.protocol.get("transport", "tcp")) == "tls"
+
     def connect(
-        self, *, nodelay: bool = False, timeout: float | None = None, rcvbuf: int | None = None
+        self, *, nodelay: bool = False, timeout: float | None = None, rcvbuf: int | None = None,
+        tls_layer: bool | None = None,
     ) -> net.Conn:
         """Connect to the server under test; tracked, closed when the probe ends.
 
-        Raises :class:`ProbeFailed` with evidence when the server refuses or
-        does not accept in time.
+        ``tls_layer`` (default: :attr:`speaks_tls`) makes it a TLS connection
+        (:class:`grader.tls.TlsConn`), handshaken as a client that trusts only the
+        grader's CA (:meth:`tls_handshake`); False gives plain TCP.  Raises
+        :class:`ProbeFailed` with evidence when the server refuses, does not
+        accept in time, or fails the handshake.
         """
         host, port = self.address
         try:
@@ -219,7 +233,38 @@ class ProbeContext:
             ) from None
         with self._lock:
             self._conns.append(conn)
+        if tls_layer if tls_layer is not None else self.speaks_tls:
+            conn = self.tls_handshake(conn, timeout=timeout)
         return conn
+
+    def tls_handshake(self, conn: net.Conn, *, timeout: float | None = None,
+                      context: ssl.SSLContext | None = None) -> tls.TlsConn:
+        """Run a client TLS handshake on the plain ``conn``; the TLS connection is tracked.
+
+        ``context`` defaults to :meth:`grader.tls.Credentials.client_context`
+        (trusts only the grader's CA; host name ``localhost``, docs/labs.md §12).
+        Raises :class:`ProbeFailed` naming OpenSSL's reason when the handshake
+        fails, :class:`ProbeError` when the lab has no credentials.
+        """
+        if self.credentials is None:
+            raise ProbeError("this lab speaks TLS, but its command has no {cert} and {key}: "
+                             "the grader made no certificate to hand the server")
+        deadline = self.reply_deadline(timeout)
+        try:
+            secure = tls.handshake(conn.sock, context or self.credentials.client_context(),
+                                   server_hostname="localhost", deadline=deadline)
+            conn.detach()  # the TLS connection owns the socket now
+        except tls.HandshakeFailed as exc:
+            raise ProbeFailed(f"the TLS handshake failed: {exc.reason}",
+                              hint=handshake_hint(exc),
+                              evidence=Evidence(details=(
+                                  f"sent {exc.sent} bytes (a TLS ClientHello for 'localhost')",
+                                  f"received {len(exc.received)} bytes: {exc.received[:48]!r}",
+                              ))) from None
+        self.log(f"TLS handshake: {secure.version}, {secure.cipher}")
+        with self._lock:
+            self._conns.append(secure)
+        return secure
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
@@ -391,3 +436,26 @@ class ProbeContext:
             program.stop()
         for folder in folders:  # after the programs that may use them have stopped
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def handshake_hint(failure: tls.HandshakeFailed) -> str:
+    """The likely bug behind a failed client handshake (docs/labs.md §12)."""
+    received = failure.received
+    if failure.kind == "verify":
+        return ("the server did not present the certificate it was given: load the files from "
+                "the command line with context.load_cert_chain(cert, key); do not make your own")
+    if failure.echoed:
+        return ("the server sent the client's own ClientHello back: it echoes plain TCP. Wrap "
+                "each accepted socket with context.wrap_socket(conn, server_side=True)")
+    if received[:1] and received[:1] not in (b"\x15", b"\x16"):
+        return ("the server answered in plain bytes, not TLS: wrap each accepted socket with "
+                "context.wrap_socket(conn, server_side=True) before reading")
+    if failure.kind == "timeout":
+        return ("the server never answered the ClientHello: wrap each accepted socket with "
+                "context.wrap_socket(conn, server_side=True), which runs the handshake")
+    if failure.kind in ("closed", "reset"):
+        return ("the server closed the connection during the handshake: a server context is "
+                "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) with load_cert_chain(cert, "
+                "key); see the server's stderr")
+    return ("the server's TLS setup is refused by a standard client: use "
+            "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) and load_cert_chain(cert, key)")

@@ -159,7 +159,7 @@ class Conn:
             piece = view[start:end]
             while piece:
                 try:
-                    sent = self.sock.send(piece)
+                    sent = self._send(piece)
                     piece = piece[sent:]
                     continue
                 except BlockingIOError:
@@ -189,7 +189,7 @@ class Conn:
         moved = still = time.monotonic()
         while sent < len(data):
             try:
-                sent += self.sock.send(view[sent : sent + 256 * 1024])
+                sent += self._send(view[sent : sent + 256 * 1024])
                 moved = still = time.monotonic()
                 continue
             except BlockingIOError:
@@ -257,7 +257,7 @@ class Conn:
             if self._eof:
                 return self._drain(Closed(), started)
             try:
-                chunk = self.sock.recv(_RECV_SIZE)
+                chunk = self._recv(_RECV_SIZE)
             except BlockingIOError:
                 if not self._wait(selectors.EVENT_READ, deadline):
                     return self._drain(Timeout(after=time.monotonic() - started), started)
@@ -342,7 +342,7 @@ class Conn:
             wrote = False
             if ready & selectors.EVENT_WRITE and offset < len(payload):
                 try:
-                    offset += self.sock.send(view[offset : offset + chunk])
+                    offset += self._send(view[offset : offset + chunk])
                     wrote = True
                     progress = time.monotonic()
                     if offset == len(payload):
@@ -356,7 +356,7 @@ class Conn:
                 if hold is not None and write_first and held < HOLD_TOTAL:
                     held += _hold(hold, min(stop_at(), time.monotonic() + HOLD_STEP))
                 try:
-                    data = self.sock.recv(_RECV_SIZE)
+                    data = self._recv(_RECV_SIZE)
                 except BlockingIOError:
                     continue
                 except OSError as exc:
@@ -400,6 +400,15 @@ class Conn:
             self._selector.close()
             self.sock.close()
 
+    def detach(self) -> socket.socket:
+        """Give up the socket without closing it (e.g. to a TLS layer, :mod:`grader.tls`).
+
+        Bytes already read and kept for the next read are dropped: detach before reading.
+        """
+        self.closed = True
+        self._selector.close()
+        return self.sock
+
     def peer_closed(self) -> bool:
         """True once the peer's FIN arrived (read as EOF, or waiting: TCP state CLOSE_WAIT)."""
         if self._eof:
@@ -423,6 +432,19 @@ class Conn:
         self.close()
 
     # -- internals -------------------------------------------------------
+
+    def _send(self, data: memoryview) -> int:
+        """The transport's send: bytes of ``data`` taken (BlockingIOError: none now; OSError).
+
+        A subclass carrying another protocol over the socket (TLS,
+        :class:`grader.tls.TlsConn`) replaces this and :meth:`_recv`; every
+        operation above is written on these two.
+        """
+        return self.sock.send(data)
+
+    def _recv(self, size: int) -> bytes:
+        """The transport's receive: at most ``size`` bytes, b"" at EOF (BlockingIOError: none now)."""
+        return self.sock.recv(size)
 
     def _wait(self, mask: int, deadline: float) -> bool:
         return self._wait_mask(mask, deadline) is not None

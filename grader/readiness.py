@@ -74,6 +74,12 @@ def crash_hint(stderr: str) -> str:
         return "it ran out of memory at start"
     if "UnicodeDecodeError" in stderr:
         return "it decodes bytes as text (.decode()): keep the data as bytes"
+    if "load_cert_chain" in stderr or "PEM lib" in stderr:
+        return ("the certificate or its key could not be loaded: pass both files from the "
+                "command line, context.load_cert_chain(certfile, keyfile)")
+    if "PROTOCOL_TLS_CLIENT" in stderr or "check_hostname requires server_hostname" in stderr:
+        return ("a client's TLS context cannot serve: a server's is "
+                "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)")
     return "read the traceback above: the program crashed before it listened"
 
 

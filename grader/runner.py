@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import net
+from grader import net, tls
 from grader.assignment import Assignment, ProbeConfig
 from grader.context import ProbeContext
 from grader.errors import LaunchError, UsageError
@@ -59,7 +59,8 @@ SETTLE = 0.05
 #: Seconds a failed probe waits for the server's traceback to reach stderr.
 TRACEBACK_GRACE = 0.2
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
-ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError")
+ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
+               "PROTOCOL_TLS_CLIENT")
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
 #: Seconds stopping one program may take at most (the launchers' kill loops are bounded).
@@ -150,6 +151,7 @@ class _Lane:
     command: tuple[str, ...] = ()
     outputs: list[Output] = field(default_factory=list)
     scratch: Path | None = None
+    credentials: tls.Credentials | None = None
 
 
 class Runner:
@@ -355,13 +357,19 @@ class Runner:
             if lane.scratch is None:
                 lane.scratch = _make_scratch()
             values["scratch"] = values["root"] = str(lane.scratch)
+        if self._wants({"{cert}", "{key}"}):
+            if lane.credentials is None:
+                lane.credentials = _make_credentials()
+            values["cert"] = str(lane.credentials.cert)
+            values["key"] = str(lane.credentials.key)
         words = argv(
             self.submission, self.assignment, python=self._python,
             entry_path=self._entry_path, values=values,
             extra=self._extra,
         )
         lane.command = words
-        writable = () if lane.scratch is None else (lane.scratch.parent,)
+        writable = (*(() if lane.scratch is None else (lane.scratch.parent,)),
+                    *(() if lane.credentials is None else (lane.credentials.folder,)))
         try:
             program = self.launcher.start(
                 LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
@@ -388,11 +396,18 @@ class Runner:
         if lane.scratch is not None:
             shutil.rmtree(lane.scratch.parent, ignore_errors=True)
             lane.scratch = None
+        if lane.credentials is not None:
+            shutil.rmtree(lane.credentials.folder, ignore_errors=True)
+            lane.credentials = None
 
     def _wants_scratch(self) -> bool:
         """True when the command or its extra words use the ``{scratch}`` (or ``{root}``) placeholder."""
+        return self._wants({"{scratch}", "{root}"})
+
+    def _wants(self, placeholders: set[str]) -> bool:
+        """True when the command or its extra words use one of ``placeholders``."""
         words = [*(self.submission.command or (self.assignment.command,)), *self._extra]
-        return any(name in word for word in words for name in ("{scratch}", "{root}"))
+        return any(p in word for word in words for p in placeholders)
 
     def _budget(self, configs: Sequence[ProbeConfig]) -> float:
         """Seconds the whole run can take when every probe and every restart overruns.
@@ -438,6 +453,7 @@ class Runner:
             launcher=self.launcher, submission=self.submission, python=self._python,
             entry_path=self._entry_path, extra=self._extra,
             program=lane.program, port=lane.port, start=lane.start, scratch=lane.scratch,
+            credentials=lane.credentials,
         )
         watched = self.assignment.role == "server" and lane.program is not None and not is_startup
         seen = lane.program.output().stderr_total if watched and lane.program is not None else 0
@@ -570,3 +586,9 @@ def _make_scratch() -> Path:
     store = root / "store"
     store.mkdir()
     return store
+
+
+def _make_credentials() -> tls.Credentials:
+    """A throw-away CA and server certificate (``{cert}``, ``{key}``, docs/labs.md §12) in a
+    fresh grader-owned folder, one per program instance, removed when that instance stops."""
+    return tls.make_credentials(Path(tempfile.mkdtemp(prefix="sockgrade-tls-")))

@@ -19,7 +19,7 @@ from helpers import ROOT
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("grader", "grader.errors", "grader.events", "grader.verdict", "grader.interrupts",
               "grader.bundle")),
-    ("transport", ("grader.net", "grader.udp", "grader.udp_server", "grader.codecs",
+    ("transport", ("grader.net", "grader.tls", "grader.udp", "grader.udp_server", "grader.codecs",
                    "grader.fakepeer")),
     ("launch", ("grader.launch", "grader.submission")),
     ("context", ("grader.readiness", "grader.context", "grader.probes.registry")),

@@ -20,6 +20,7 @@ from grader.probes import (  # noqa: F401  (imported for their registrations)
     labs,
     port_scanner,
     stream,
+    tls_echo,
     udp_client,
     udp_echo,
     upload_client,

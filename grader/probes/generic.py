@@ -54,6 +54,9 @@ DURING_REPLY_READ = 64 * 1024
 #: Seconds the server's queues must stand still before ``reset-during-reply`` resets.
 SETTLE = 0.05
 
+#: Seconds the reset-before-reply probe waits for the server to close the reset connection.
+RESET_GRACE = 1.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServerLab(LabProfile):
@@ -267,7 +270,8 @@ _SEND_RESET_HINT = ("a send to a client that has reset raises ConnectionResetErr
         "A client that sends a complete request and resets before the reply leaves the server "
         "serving the next client: the server reads the request, and the send of its reply "
         "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
-        "the reset arrive, so the moment is the same on any machine. "
+        "the reset arrive, so the moment is the same on any machine; the next client "
+        f"connects once the server has closed the reset connection (at most {RESET_GRACE:g} s). "
         "Source: {source}; docs/labs.md §1 (\"dies on a client reset\")."
     ),
 )
@@ -300,6 +304,15 @@ def _reset_before_reply(lab: ServerLab) -> ProbeFunc:
                          deadline=ctx.reply_deadline())
             ctx.log(f"sent a complete request ({len(request)} bytes), then RST, while the server "
                     "was stopped: it reads the request, and its reply meets the reset")
+        if end is not None:
+            # The next client comes once the server has dealt with the reset connection (closed
+            # it, or died), so this probe judges the reset alone: a server whose threads share
+            # one connection variable would otherwise hand the reply to the next client, which
+            # the concurrency probes judge.  A server that never closes it costs RESET_GRACE.
+            closed = wait_for(lambda: True if not queues.accepted(pids, end.inode) else None,
+                              deadline=min(ctx.reply_deadline(), time.monotonic() + RESET_GRACE))
+            ctx.log("the server closed the reset connection" if closed else
+                    f"the server still holds the reset connection after {RESET_GRACE:g} s")
         _next_client_served(ctx, lab, "right after its request", _SEND_RESET_HINT)
 
     return probe

@@ -48,6 +48,12 @@ if TYPE_CHECKING:  # the assignment model sits above the probes that this contex
     from grader.assignment import Assignment, ProbeConfig
 
 
+#: Seconds a refused connect waits for the server's process to finish exiting (so the hint names why).
+EXIT_GRACE = 0.5
+#: The hint for a server that exited with status 0: it served one client and stopped.
+EXITED_AFTER_SERVING = ("the server exited by itself after serving: a server loops on accept() and "
+                        "serves client after client")
+
 @dataclass(frozen=True, kw_only=True)
 class ClientRun:
     """How a client submission ended: exit ``status`` (None: killed at the deadline), output."""
@@ -224,13 +230,17 @@ class ProbeContext:
             conn = net.connect(host, port, timeout=timeout or self.reply_timeout, nodelay=nodelay,
                                rcvbuf=rcvbuf, opener=self.opener)
         except net.ConnectFailed as exc:
-            alive = self.program is not None and self.program.poll() is None
-            raise ProbeFailed(
-                f"could not connect to {host}:{port}",
-                hint="the server stopped accepting connections" if alive else
-                     "the server is no longer running",
-                evidence=Evidence(transport=exc.event.describe()),
-            ) from None
+            # A refusal often means the server is on its way out (its listening socket is
+            # closed before the process is gone): give it a moment, so the hint names why.
+            status = None if self.program is None else self.program.wait(EXIT_GRACE)
+            if status is None:
+                hint = "the server stopped accepting connections"
+            elif status == 0:
+                hint = EXITED_AFTER_SERVING
+            else:
+                hint = f"the server is no longer running (it exited with status {status})"
+            raise ProbeFailed(f"could not connect to {host}:{port}", hint=hint,
+                              evidence=Evidence(transport=exc.event.describe())) from None
         with self._lock:
             self._conns.append(conn)
         if tls_layer if tls_layer is not None else self.speaks_tls:

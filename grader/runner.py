@@ -40,7 +40,7 @@ from pathlib import Path
 
 from grader import net, tls
 from grader.assignment import Assignment, ProbeConfig
-from grader.context import ProbeContext
+from grader.context import EXITED_AFTER_SERVING, ProbeContext
 from grader.errors import LaunchError, UsageError
 from grader.launch import portuse
 from grader.launch.base import Launcher, LaunchSpec, Output, Program
@@ -560,8 +560,7 @@ class Runner:
         died = f"the server exited with status {status} during this probe"
         details = (*verdict.evidence.details, died, *((f"stderr (tail):\n{tail}",) if tail else ()))
         if status == 0:
-            hint = ("the server exited by itself after serving: a server loops on accept() and "
-                    "serves client after client")
+            hint = EXITED_AFTER_SERVING
         elif "UnicodeDecodeError" in tail:
             hint = crash_hint(tail)
         else:

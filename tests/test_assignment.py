@@ -108,7 +108,7 @@ def test_disabled_probes_do_not_run_and_overridden_params_render_in_the_requirem
     names = [c.name for c in assignment.probes]
     assert "concurrency/second-client" not in names and "echo/one-message" in names
     backpressure = assignment.probe("partial/backpressure")
-    assert backpressure.params == {"bytes": 8 * 1024 * 1024}
+    assert backpressure.params == {"bytes": 8 * 1024 * 1024, "rounds": 3}
     assert "Under backpressure (8 MiB," in backpressure.requirement
     assert "(16 MiB," in load("tcp-echo-server").probe("partial/backpressure").requirement
     listing = sockgrade("list", str(tmp_path / "own.toml")).stdout

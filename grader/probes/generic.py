@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Overflow, Reset, Timeout
-from grader.launch.base import Program, process_stats, tcp_states
+from grader.launch.base import Program, process_stats, runnable, tcp_states
 from grader.net import Conn
 from grader.probes import queues
 from grader.probes.common import wait_for
@@ -53,6 +53,9 @@ IDLE_PARAMS = (Param("seconds", 1.0, "seconds", "length of the idle window"),
 DURING_REPLY_READ = 64 * 1024
 #: Seconds the server's queues must stand still before ``reset-during-reply`` resets.
 SETTLE = 0.05
+
+#: Seconds the reset-before-reply probe waits for the server to close the reset connection.
+RESET_GRACE = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,17 +126,34 @@ _IDLE_HINT = ("block in accept()/recv()/select() instead of polling; a select() 
               "a loop that ignores recv() == b'' spins too")
 
 
+#: Seconds between two looks at the program's thread states during an idle window.
+RUNNABLE_SAMPLE = 0.02
+#: Share of the looks in which a thread may be runnable before an idle program counts as busy.
+RUNNABLE_LIMIT = 0.5
+#: Fewest looks for the runnable share to count (a grader starved of CPU looks less often).
+RUNNABLE_LOOKS = 10
+
+
 def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None = None,
                      hint: str = _IDLE_HINT) -> None:
-    """Fail when the program uses over ``max_cpu`` CPU over ``seconds`` (the probe's
-    :data:`IDLE_PARAMS`).
+    """Fail when the program is busy while idle over ``seconds`` (the probe's :data:`IDLE_PARAMS`):
+    it used over ``max_cpu`` of a CPU, or one of its threads was runnable (state R: running
+    or waiting for a CPU) in over :data:`RUNNABLE_LIMIT` of the looks taken every
+    :data:`RUNNABLE_SAMPLE` seconds.
 
-    The program is the server under test (:meth:`ProbeContext.stats`), or
-    ``program`` (a client the probe started), read with
+    The second test keeps the verdict the same on a loaded machine: a busy loop that
+    gets only a sliver of a CPU there still never blocks, while an idle program sleeps
+    in the kernel whatever the load.  The program is the server under test
+    (:meth:`ProbeContext.stats`), or ``program`` (a client the probe started), read with
     :func:`~grader.launch.base.process_stats`; ``hint`` is the failure's advice.
     """
     window = ctx.param_float("seconds")
     limit = ctx.param_float("max_cpu")
+
+    def pids() -> list[int]:
+        if program is not None:
+            return program.pids()
+        return ctx.program.pids() if ctx.program is not None else []
 
     def cpu() -> float:
         if program is None:
@@ -145,18 +165,28 @@ def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None =
                               evidence=Evidence(actual=f"exit status {program.poll()}"))
         return stats.cpu_seconds
 
+    watched = pids()
     before = cpu()
     started = time.monotonic()
-    time.sleep(window)  # the measurement window itself, not a readiness wait
+    end = started + window
+    looks = busy = 0
+    while (now := time.monotonic()) < end:  # the measurement window itself, not a readiness wait
+        looks += 1
+        busy += runnable(watched)
+        time.sleep(min(RUNNABLE_SAMPLE, end - now))
     used = cpu() - before
     share = used / (time.monotonic() - started)
-    ctx.log(f"{label}: {used:.3f} CPU s over {window:g} s ({share:.1%})")
-    if share > limit:
+    ctx.log(f"{label}: {used:.3f} CPU s over {window:g} s ({share:.1%}); "
+            f"runnable in {busy} of {looks} looks")
+    spinning = looks >= RUNNABLE_LOOKS and busy > RUNNABLE_LIMIT * looks
+    if share > limit or spinning:
         raise ProbeFailed(
-            f"busy loop: {share:.0%} CPU while idle {label}",
+            f"busy loop: {share:.0%} CPU while idle {label}, runnable in {busy} of {looks} looks",
             hint=hint,
-            evidence=Evidence(expected=f"under {limit:.0%} CPU over {window:g} s",
-                              actual=f"{used:.3f} CPU seconds ({share:.0%})"),
+            evidence=Evidence(expected=f"under {limit:.0%} CPU over {window:g} s, and blocked "
+                                       f"(not runnable) in most looks",
+                              actual=f"{used:.3f} CPU seconds ({share:.0%}); a thread runnable "
+                                     f"in {busy} of {looks} looks"),
         )
 
 
@@ -267,7 +297,8 @@ _SEND_RESET_HINT = ("a send to a client that has reset raises ConnectionResetErr
         "A client that sends a complete request and resets before the reply leaves the server "
         "serving the next client: the server reads the request, and the send of its reply "
         "fails (ConnectionResetError). The server is stopped (SIGSTOP) while the request and "
-        "the reset arrive, so the moment is the same on any machine. "
+        "the reset arrive, so the moment is the same on any machine; the next client "
+        f"connects once the server has closed the reset connection (at most {RESET_GRACE:g} s). "
         "Source: {source}; docs/labs.md §1 (\"dies on a client reset\")."
     ),
 )
@@ -300,6 +331,15 @@ def _reset_before_reply(lab: ServerLab) -> ProbeFunc:
                          deadline=ctx.reply_deadline())
             ctx.log(f"sent a complete request ({len(request)} bytes), then RST, while the server "
                     "was stopped: it reads the request, and its reply meets the reset")
+        if end is not None:
+            # The next client comes once the server has dealt with the reset connection (closed
+            # it, or died), so this probe judges the reset alone: a server whose threads share
+            # one connection variable would otherwise hand the reply to the next client, which
+            # the concurrency probes judge.  A server that never closes it costs RESET_GRACE.
+            closed = wait_for(lambda: True if not queues.accepted(pids, end.inode) else None,
+                              deadline=min(ctx.reply_deadline(), time.monotonic() + RESET_GRACE))
+            ctx.log("the server closed the reset connection" if closed else
+                    f"the server still holds the reset connection after {RESET_GRACE:g} s")
         _next_client_served(ctx, lab, "right after its request", _SEND_RESET_HINT)
 
     return probe

@@ -177,10 +177,11 @@ def _grade_interruptibly(runner: Runner) -> GradeResult:
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade list [ASSIGNMENT]``: assignments, or one assignment's probes."""
     if args.assignment is None:
-        for path in bundled():
-            assignment = load(str(path))
+        assignments = [load(str(path)) for path in bundled()]
+        width = max((len(a.id) for a in assignments), default=0)
+        for assignment in assignments:
             lab = f"lab {assignment.lab:>2}" if assignment.lab is not None else "      "
-            console.print(f"{assignment.id:<28} {lab}  {assignment.role:<6}  {assignment.title}",
+            console.print(f"{assignment.id:<{width}}  {lab}  {assignment.role:<6}  {assignment.title}",
                           markup=False, highlight=False)
         return 0
     assignment = load(args.assignment)

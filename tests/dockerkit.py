@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import pytest
-from helpers import ROOT
+from helpers import BUGS, ROOT, grade, not_passed
 
 from grader.launch import cgroup, leftovers, sandboxnet
 from grader.launch.docker import DockerLauncher
+from grader.runner import GradeResult
 
 IMAGE = "sockgrade/debian-python:bookworm"
 
@@ -94,3 +96,20 @@ def local_leftovers(marker: Path | str) -> list[str]:
     if base is not None and base[0].is_dir():
         found += [f"cgroup {p.name}" for p in base[0].glob(f"{os.getpid()}-*")]
     return found
+
+
+def grade_in_docker(lab: str, bugs: Iterable[str], *,
+                    jobs: int = 2) -> tuple[GradeResult, dict[str, GradeResult]]:
+    """``lab``'s reference and each ``tests/bugs/<lab>/<bug>.py`` graded under Docker, ``jobs``
+    at a time on one launcher; asserts that the reference ran in a container and passed
+    every probe.  Returns ``(reference, {bug: result})``."""
+    with docker_launcher() as launcher, ThreadPoolExecutor(jobs) as pool:
+        reference = pool.submit(grade, lab, launcher=launcher)
+        futures = {bug: pool.submit(grade, lab, BUGS / lab / f"{bug}.py", launcher=launcher)
+                   for bug in bugs}
+        results = {bug: future.result() for bug, future in futures.items()}
+        ref = reference.result()
+    assert ref.runner == "docker"
+    assert not_passed(ref) == set() and ref.status == "passed", [
+        (v.probe_id, v.reason) for v in ref.verdicts if v.reason]
+    return ref, results

@@ -4,11 +4,9 @@ same path) exists inside the container, and the verdicts are those of a local ru
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from dockerkit import docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, failed, grade, not_passed, skipped, verdict
+from dockerkit import docker_image, docker_launcher, docker_leftovers, grade_in_docker  # noqa: F401
+from helpers import failed, skipped, verdict
 from test_lab_file_transfer_client import KNOWN_BUGS, LAB
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_image")]
@@ -19,15 +17,7 @@ IN_DOCKER = ("send_not_sendall", "traceback_on_error", "resets_on_close")
 
 
 def test_reference_and_bugs_have_local_verdicts_under_docker() -> None:
-    with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:
-        reference = pool.submit(grade, LAB, launcher=launcher)
-        bugs = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py", launcher=launcher)
-                for bug in IN_DOCKER}
-        results = {bug: future.result() for bug, future in bugs.items()}
-        ref = reference.result()
-    assert ref.runner == "docker"
-    assert not_passed(ref) == set() and ref.status == "passed", [
-        (v.probe_id, v.reason) for v in ref.verdicts if v.reason]
+    _, results = grade_in_docker(LAB, IN_DOCKER)
     for bug, result in results.items():
         expected_failed, expected_skipped, reasons = KNOWN_BUGS[bug]
         assert failed(result) == expected_failed, (bug, [(v.probe_id, v.reason)

@@ -5,11 +5,9 @@ of a local run."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from dockerkit import docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, assert_known_bug, grade, not_passed, signature
+from dockerkit import docker_image, docker_launcher, docker_leftovers, grade_in_docker  # noqa: F401
+from helpers import assert_known_bug, grade, signature
 from test_lab_http import KNOWN_BUGS, LAB, SKIPPED
 
 from grader.verdict import Outcome
@@ -23,15 +21,7 @@ IN_DOCKER = ("naive_join", "strips_one_slash", "send_not_sendall", "one_recv")
 
 
 def test_reference_and_bugs_have_local_verdicts_under_docker() -> None:
-    with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:
-        reference = pool.submit(grade, LAB, launcher=launcher)
-        bugs = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py", launcher=launcher)
-                for bug in IN_DOCKER}
-        results = {bug: future.result() for bug, future in bugs.items()}
-        ref = reference.result()
-    assert ref.runner == "docker"
-    assert not_passed(ref) == set() and ref.status == "passed", [
-        (v.probe_id, v.reason) for v in ref.verdicts if v.reason]
+    ref, results = grade_in_docker(LAB, IN_DOCKER)
     local = grade(LAB)
     assert signature(ref) == signature(local)
     assert all(v.outcome is Outcome.PASSED for v in ref.verdicts)

@@ -8,11 +8,9 @@ runner's (tests/test_lab_port_scanner.py) probe for probe.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from dockerkit import docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, assert_known_bug, grade, not_passed
+from dockerkit import docker_image, docker_launcher, docker_leftovers, grade_in_docker  # noqa: F401
+from helpers import assert_known_bug
 from test_lab_port_scanner import KNOWN_BUGS, LAB
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_image")]
@@ -24,14 +22,7 @@ DOCKER_BUGS = ("timeout_is_open", "unsorted_set", "keeps_connections", "keeps_ex
 
 
 def test_reference_and_known_bugs_get_the_local_verdicts_under_docker() -> None:
-    with docker_launcher() as launcher, ThreadPoolExecutor(3) as pool:
-        reference = pool.submit(grade, LAB, launcher=launcher)
-        bugs = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py", launcher=launcher)
-                for bug in DOCKER_BUGS}
-        results = {bug: future.result() for bug, future in bugs.items()}
-        passed = reference.result()
-    assert not_passed(passed) == set(), [(v.probe_id, v.reason) for v in passed.verdicts]
-    assert passed.runner == "docker"
+    _, results = grade_in_docker(LAB, DOCKER_BUGS, jobs=3)
     for bug, result in results.items():
         expected_failed, expected_skipped, reasons = KNOWN_BUGS[bug]
         assert_known_bug(result, expected_failed | expected_skipped, expected_skipped, reasons)

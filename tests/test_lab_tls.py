@@ -20,9 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from dockerkit import docker_image, docker_launcher, docker_leftovers  # noqa: F401
+from dockerkit import docker_image, docker_launcher, docker_leftovers, grade_in_docker  # noqa: F401
 from helpers import (
-    BUGS,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
@@ -258,14 +257,7 @@ def test_reference_and_known_bugs_get_the_local_verdicts_under_docker() -> None:
     gives the same verdicts as here (own_cert's certificate ships in the staged folder)."""
     chosen = ("own_cert", "plain_tcp", "client_context", "wraps_listener", "ssl_error_only", "one_recv",
               "dies_on_reset", "allows_tls10")
-    with docker_launcher() as launcher, ThreadPoolExecutor(3) as pool:
-        reference = pool.submit(grade, LAB, launcher=launcher)
-        bugs = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py", launcher=launcher)
-                for bug in chosen}
-        results = {bug: future.result() for bug, future in bugs.items()}
-        passed = reference.result()
-    assert not_passed(passed) == set(), [(v.probe_id, v.reason) for v in passed.verdicts]
-    assert passed.runner == "docker"
+    passed, results = grade_in_docker(LAB, chosen, jobs=3)
     local = grade(LAB)
     assert signature(passed) == signature(local)
     for bug, result in results.items():

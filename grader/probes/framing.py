@@ -22,7 +22,6 @@ from dataclasses import replace
 from grader.codecs import framing as codecs
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset, Timeout
-from grader.net import Conn
 from grader.probes import queues
 from grader.probes.adapter import (
     Adapter,
@@ -41,27 +40,6 @@ STREAMING = ("length-prefix", "delimiter", "fixed")
 MIB = 1024 * 1024
 #: Bytes accepted beyond an expected reply before a read stops.
 SLACK = 65536
-
-def _server_has_read(ctx: ProbeContext, conn: Conn) -> bool:
-    """Wait until every byte sent on ``conn`` reached the server and the server read it.
-
-    Two real conditions, polled until the reply deadline: our send queue is
-    acknowledged (the bytes are in the server's kernel), and the server's
-    receive queue is empty (its program called recv()).  This makes a split
-    reach the program as a split, whatever the machine's load.  False when
-    the deadline passed first (a program that never reads; the probe goes on).
-    """
-    pids = ctx.program.pids() if ctx.program is not None else []
-    pid = pids[0] if pids else None
-
-    def done() -> bool | None:
-        if queues.unacked(conn):
-            return None
-        unread = queues.server_unread(conn, pid=pid, isolated=ctx.launcher.isolated_network)
-        return True if not unread else None
-
-    return wait_for(done, deadline=ctx.reply_deadline()) is not None
-
 
 def _splits(adapter: Adapter, wire: bytes, variant: int) -> list[int]:
     """Segment sizes that cut ``wire`` (one message) at its framing's structure.
@@ -103,7 +81,7 @@ def split_header(ctx: ProbeContext) -> None:
             for size in chunks:
                 if at >= len(wire):
                     break
-                if at and not _server_has_read(ctx, conn):
+                if at and not queues.read_by_server(ctx, conn):
                     ctx.log(f"the server had not read the first {at} bytes by the deadline")
                 sent = conn.send_all(wire[at : at + size], deadline=ctx.reply_deadline())
                 at += size

@@ -879,21 +879,6 @@ def unknown_command(ctx: ProbeContext) -> None:
         expect_pwd(client, "/", what="PWD after an unknown command")
 
 
-def _server_has_read(ctx: ProbeContext, conn: Conn) -> bool:
-    """Wait until the server acknowledged and read every byte sent on ``conn`` (its receive
-    queue is empty), so the next segment reaches it as a separate recv(); bounded."""
-    pids = ctx.program.pids() if ctx.program is not None else []
-    pid = pids[0] if pids else None
-
-    def done() -> bool | None:
-        if queues.unacked(conn):
-            return None
-        unread = queues.server_unread(conn, pid=pid, isolated=ctx.launcher.isolated_network)
-        return True if not unread else None
-
-    return wait_for(done, deadline=ctx.reply_deadline()) is not None
-
-
 @probe(SUITE, "partial/split-command", depends=(PWD,))
 def split_command(ctx: ProbeContext) -> None:
     """A command that arrives in pieces ('PW' then 'D\\r\\n'; then 'P', 'WD\\r' and '\\n') is
@@ -908,7 +893,7 @@ def split_command(ctx: ProbeContext) -> None:
         for pieces, code in (((b"PW", b"D\r\n"), "257"), ((b"P", b"WD\r", b"\n"), "257")):
             line = b"".join(pieces).decode().strip()
             for index, piece in enumerate(pieces):
-                if index and not _server_has_read(ctx, client.conn):
+                if index and not queues.read_by_server(ctx, client.conn):
                     ctx.log("the server had not read the previous piece by the deadline")
                 client.log.append(f"-> {piece!r} (a piece)")
                 client.conn.sock.settimeout(max(0.001, ctx.reply_deadline() - time.monotonic()))

@@ -183,9 +183,11 @@ def read_by_server(ctx: ProbeContext, conn: Conn) -> bool:
     """Wait until every byte sent on ``conn`` reached the server and the server read it.
 
     Two real conditions, polled until the reply deadline: our send queue is
-    acknowledged (:func:`unacked` is 0) and the server's receive queue is
-    empty or gone (:func:`server_unread`).  False when the deadline passed
-    first (a program that never reads; the caller goes on).
+    acknowledged (:func:`unacked` is 0: the bytes are in the server's kernel) and the
+    server's receive queue is empty or gone (:func:`server_unread`: its program called
+    recv()).  A request split in pieces thus reaches the program as pieces, whatever the
+    machine's load.  False when the deadline passed first (a program that never reads;
+    the caller goes on).
     """
     pids = ctx.program.pids() if ctx.program is not None else []
     pid = pids[0] if pids else None

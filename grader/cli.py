@@ -55,20 +55,34 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
     return from_path(args.target, assignment)
 
 
-def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None) -> None:
-    """Write the JUnit and JSON files asked for (atomically: temp file, then rename).
+def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None,
+                  gradescope: str | None = None, prairielearn: str | None = None,
+                  show_hidden: bool = False, hidden_visibility: str = "hidden") -> None:
+    """Write the report files asked for (atomically: temp file, then rename; mode 0644).
 
+    Every file is student-facing: hidden probes appear as stand-ins
+    (:func:`grader.report.visibility.student_view`) unless ``show_hidden``
+    (the teacher's view; Gradescope then marks them with ``hidden_visibility``).
     Raises UsageError naming the path when a file cannot be written.
     """
+    from grader.report import gradescope as gradescope_report
     from grader.report import jsonreport
     from grader.report import junit as junit_report
+    from grader.report import prairielearn as prairielearn_report
     from grader.report.files import write_atomic
+    from grader.report.visibility import student_view
 
+    shown = result if show_hidden else student_view(result)
     files: list[tuple[str, Callable[[], str]]] = []
     if junit:
-        files.append((junit, lambda: junit_report.render([result])))
+        files.append((junit, lambda: junit_report.render([shown])))
     if json_path:
-        files.append((json_path, lambda: jsonreport.render(result)))
+        files.append((json_path, lambda: jsonreport.render(shown)))
+    if gradescope:
+        files.append((gradescope, lambda: gradescope_report.render(
+            result, reveal_hidden=show_hidden, hidden_visibility=hidden_visibility)))
+    if prairielearn:
+        files.append((prairielearn, lambda: prairielearn_report.render(result)))
     for path, render in files:
         try:
             write_atomic(Path(path), render())
@@ -98,18 +112,22 @@ def check_report_paths(*paths: str | None) -> None:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade check``: grade one submission, print the report, write files."""
     from grader.report import console as console_report
+    from grader.report.visibility import student_view
 
     config = resolve(args, load(args.assignment))
     submission = _submission(args, config.assignment)
-    check_report_paths(args.junit, args.json)
+    check_report_paths(args.junit, args.json, args.gradescope, args.prairielearn)
     launcher = make_launcher(config)
     try:
         result = _grade_interruptibly(Runner(config.assignment, submission,
                                              TrackedLauncher(launcher), config.options))
     finally:
         launcher.close()
-    console_report.render(result, console, verbose=args.verbose)
-    write_reports(result, junit=args.junit, json_path=args.json)
+    console_report.render(result if args.show_hidden else student_view(result), console,
+                          verbose=args.verbose)
+    write_reports(result, junit=args.junit, json_path=args.json, gradescope=args.gradescope,
+                  prairielearn=args.prairielearn, show_hidden=args.show_hidden,
+                  hidden_visibility=args.hidden_visibility)
     return EXIT[result.status]
 
 
@@ -277,6 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="grade the bundled reference program")
     p_check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p_check.add_argument("--json", metavar="FILE", help="write a JSON report")
+    p_check.add_argument("--gradescope", metavar="FILE",
+                         help="write Gradescope's autograder results.json")
+    p_check.add_argument("--prairielearn", metavar="FILE",
+                         help="write PrairieLearn's external-grader results.json")
+    p_check.add_argument("--show-hidden", action="store_true",
+                         help="teacher's view: show hidden probes in full (Gradescope still "
+                              "marks them with --hidden-visibility)")
+    p_check.add_argument("--hidden-visibility", default="hidden",
+                         choices=("hidden", "after_due_date", "after_published", "visible"),
+                         help="Gradescope visibility of hidden probes' tests (default: hidden)")
     p_check.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
     add_grading_options(p_check)
 
@@ -300,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: sockgrade's own options: one written after ``--`` goes to the program, which is noted.
 _OPTIONS = frozenset({"--port", "--seed", "--python", "--select", "--exclude", "--extra",
                       "--runner", "--image", "--cpus", "--memory", "--pids", "--junit", "--json",
-                      "--verbose", "-v", "--reference"})
+                      "--verbose", "-v", "--reference", "--gradescope", "--prairielearn",
+                      "--show-hidden", "--hidden-visibility"})
 
 COMMANDS = {"check": cmd_check, "list": cmd_list, "reference": cmd_reference,
             "cleanup": cmd_cleanup}

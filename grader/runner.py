@@ -417,7 +417,8 @@ class Runner:
         return Verdict(
             probe_id=config.id, category=config.category, name=config.spec.name.split("/", 1)[1],
             outcome=outcome, tier=config.tier, weight=config.weight, time=elapsed,
-            requirement=config.requirement, **kw,  # type: ignore[arg-type]
+            requirement=config.requirement, hidden=config.hidden,
+            **kw,  # type: ignore[arg-type]
         )
 
     def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:

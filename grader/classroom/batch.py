@@ -172,7 +172,7 @@ def _verdict(config: ProbeConfig, outcome: Outcome, reason: str, **kw: Any) -> V
     return Verdict(probe_id=config.id, category=config.category,
                    name=config.spec.name.split("/", 1)[1], outcome=outcome, tier=config.tier,
                    weight=config.weight, time=0.0, requirement=config.requirement,
-                   reason=reason, **kw)
+                   reason=reason, hidden=config.hidden, **kw)
 
 
 def synthetic_result(plan: Plan, configs: list[ProbeConfig], entry: Entry, runner: str, *,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from grader.report.text import clean
+from grader.report.visibility import hidden_summary
 from grader.runner import GradeResult
 from grader.verdict import Outcome, Tier, Verdict
 
@@ -77,6 +78,10 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
         elif verdict.advice:
             console.print(Text("  (informational: advice, not scored and not a failure)",
                                style="dim"))
+    hidden = hidden_summary(result)
+    if hidden:
+        console.print()
+        console.print(Text(hidden, style="dim"))
     if result.notes:
         console.print()
         for note in result.notes:

@@ -1,0 +1,182 @@
+"""Hidden probes and the course-platform formats (Gradescope, PrairieLearn).
+
+A hidden probe counts but no student-facing output names it or shows its
+evidence: every output format of ``sockgrade check`` is grepped for the
+hidden probes' names, requirements, evidence and hints.  The teacher's views
+(``--show-hidden``, ``sockgrade batch``) show everything.  Gradescope's and
+PrairieLearn's results files are validated against the schemas in
+tests/schemas/, and a grader error never costs points in either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import jsonschema
+import pytest
+from helpers import BUGS, ROOT, TESTS, grade
+
+from grader.report import gradescope, prairielearn
+from grader.report.visibility import hidden_summary, student_view
+from grader.runner import GradeResult
+from grader.verdict import Outcome
+
+GRADESCOPE = json.loads((TESTS / "schemas" / "gradescope-results.json").read_text())
+PRAIRIELEARN = json.loads((TESTS / "schemas" / "prairielearn-results.json").read_text())
+SELECT = ("startup/*", "echo/*")
+SELECT_ARGS = ("--select", "startup/*", "--select", "echo/*")
+#: Text of the two hidden probes (startup/listens, echo/binary) and of decode_text.py's failure
+#: of echo/binary: none of it may reach a student-facing output.
+SECRETS = ("startup/listens", "echo/binary", "starts and listens", "All 256 byte values",
+           "UnicodeDecodeError", "decodes bytes as text", "\\x00\\x01\\x02")
+
+
+def validate_gradescope(data: dict[str, object]) -> None:
+    jsonschema.validate(data, GRADESCOPE)
+    tests = data["tests"]
+    assert isinstance(tests, list)
+    assert all(t["score"] <= t["max_score"] for t in tests)
+    assert data["score"] == sum(t["score"] for t in tests)
+
+
+def validate_prairielearn(data: dict[str, object]) -> None:
+    jsonschema.validate(data, PRAIRIELEARN)
+    tests = data["tests"]
+    assert isinstance(tests, list)
+    assert all(t["points"] <= t["max_points"] for t in tests)
+
+
+@pytest.fixture(scope="module")
+def hidden_assignment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tcp-echo-server with startup/listens and echo/binary hidden."""
+    text = (ROOT / "assignments" / "tcp-echo-server.toml").read_text()
+    for name in ("startup/listens", "echo/binary"):
+        header = f'[probes."{name}"]\n'
+        assert header in text
+        text = text.replace(header, header + "hidden = true\n")
+    path = tmp_path_factory.mktemp("hidden") / "tcp-echo-hidden.toml"
+    path.write_text(text)
+    return path
+
+
+def sockgrade(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("SOCKGRADE_SEED", None)
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, env=env)
+
+
+def outputs(folder: Path) -> dict[str, Path]:
+    return {name: folder / name for name in ("r.xml", "r.json", "gs.json", "pl.json")}
+
+
+def report_args(files: dict[str, Path]) -> tuple[str, ...]:
+    return ("--junit", str(files["r.xml"]), "--json", str(files["r.json"]),
+            "--gradescope", str(files["gs.json"]), "--prairielearn", str(files["pl.json"]))
+
+
+def test_hidden_probes_appear_in_no_student_facing_output(hidden_assignment: Path,
+                                                          tmp_path: Path) -> None:
+    files = outputs(tmp_path)
+    run = sockgrade("check", str(hidden_assignment), str(BUGS / "tcp-echo-server" / "decode_text.py"),
+                    *SELECT_ARGS, *report_args(files))
+    assert run.returncode == 1, run.stdout + run.stderr
+    texts = {"console": run.stdout + run.stderr,
+             **{name: path.read_text() for name, path in files.items()}}
+    for where, text in texts.items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret!r} shows in the student's {where} output"
+    assert "FAIL  tcp-echo-server/hidden/probe-2" in run.stdout
+    assert "2 hidden probes: 1 passed, 1 failed" in run.stdout
+    assert "score 4/5" in run.stdout  # hidden probes count: listens 1 + messages 2 + 1 of 5
+    report = json.loads(files["r.json"].read_text())
+    assert report["score"] == 4 and report["max_score"] == 5
+    assert [p["name"] for p in report["probes"] if p["hidden"]] == ["probe-1", "probe-2"]
+    assert report["output"] == {"stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0}
+    scores = json.loads(files["gs.json"].read_text())
+    validate_gradescope(scores)
+    hidden = [t for t in scores["tests"] if t["visibility"] != "visible"]
+    assert [(t["name"], t["status"], t["visibility"]) for t in hidden] == [
+        ("hidden/probe-1", "passed", "hidden"), ("hidden/probe-2", "failed", "hidden")]
+    assert scores["score"] == 4
+    pl = json.loads(files["pl.json"].read_text())
+    validate_prairielearn(pl)
+    assert pl["gradable"] is True and pl["score"] == pytest.approx(4 / 5)
+    for name in ("r.xml", "r.json", "gs.json", "pl.json"):
+        assert files[name].stat().st_mode & 0o777 == 0o644
+
+
+def test_the_teachers_view_shows_hidden_probes(hidden_assignment: Path, tmp_path: Path) -> None:
+    files = outputs(tmp_path)
+    run = sockgrade("check", str(hidden_assignment), str(BUGS / "tcp-echo-server" / "decode_text.py"),
+                    *SELECT_ARGS, "--show-hidden", "--hidden-visibility", "after_published",
+                    *report_args(files))
+    assert run.returncode == 1
+    assert "FAIL  tcp-echo-server/echo/binary" in run.stdout and "UnicodeDecodeError" in run.stdout
+    assert "echo/binary" in files["r.xml"].read_text()
+    scores = json.loads(files["gs.json"].read_text())
+    validate_gradescope(scores)
+    binary = next(t for t in scores["tests"] if t["name"] == "echo/binary")
+    assert binary["visibility"] == "after_published" and "UnicodeDecodeError" in binary["output"]
+    for secret in SECRETS:  # the top-level output is what every student sees
+        assert secret not in scores["output"]
+    pl = json.loads(files["pl.json"].read_text())  # PrairieLearn shows every test: always hidden
+    assert not any(secret in json.dumps(pl) for secret in ("echo/binary", "UnicodeDecodeError"))
+
+
+def test_a_skip_naming_a_hidden_probe_names_its_stand_in(hidden_assignment: Path) -> None:
+    result = grade(str(hidden_assignment), BUGS / "tcp-echo-server" / "python2.py", select=SELECT)
+    shown = student_view(result)
+    assert (shown.score, shown.max_score, shown.status) == (result.score, result.max_score,
+                                                          result.status)
+    text = json.dumps([[v.probe_id, v.reason, v.hint, v.requirement, *v.evidence.lines()]
+                       for v in shown.verdicts]) + json.dumps(shown.notes)
+    for secret in ("startup/listens", "echo/binary"):
+        assert secret not in text
+    one = next(v for v in shown.verdicts if v.name == "one-message")
+    assert one.outcome is Outcome.SKIPPED
+    assert one.reason == "depends on tcp-echo-server/hidden/probe-1, which failed"
+    assert hidden_summary(shown) == hidden_summary(result) == "2 hidden probes: 1 failed, 1 skipped"
+
+
+def with_errors(result: GradeResult, count: int) -> GradeResult:
+    """``result`` with its first ``count`` required verdicts turned into grader errors."""
+    verdicts = list(result.verdicts)
+    for index in range(count):
+        verdicts[index] = replace(verdicts[index], outcome=Outcome.ERROR, excused=True,
+                                  reason="grader error: machine out of ports")
+    return replace(result, verdicts=tuple(verdicts))
+
+
+def test_a_grader_error_never_costs_points() -> None:
+    bug = grade("tcp-echo-server", BUGS / "tcp-echo-server" / "decode_text.py", select=SELECT)
+    assert (bug.score, bug.max_score) == (4, 5)
+    errored = with_errors(bug, 2)  # startup/listens (1) and echo/one-message (2) not judged
+    scores = gradescope.to_dict(errored)
+    validate_gradescope(scores)
+    credited = [t for t in scores["tests"] if t["output"].startswith("GRADER ERROR")]
+    assert [(t["name"], t["score"], t["status"]) for t in credited] == [
+        ("startup/listens", 1, "passed"), ("echo/one-message", 2, "passed")]
+    assert scores["score"] == 4 and scores["extra_data"]["grader_errors"] == 2
+    pl = prairielearn.to_dict(errored)
+    validate_prairielearn(pl)
+    assert pl["gradable"] is True and pl["score"] == pytest.approx(1 / 2)
+    everything = prairielearn.to_dict(with_errors(bug, len(bug.verdicts)))
+    validate_prairielearn(everything)
+    assert everything["gradable"] is False and "not yours" in everything["message"]
+
+
+def test_reference_scores_full_marks_in_both_formats() -> None:
+    reference = grade("tcp-echo-server", select=SELECT)
+    scores = gradescope.to_dict(reference)
+    validate_gradescope(scores)
+    assert scores["score"] == scores["extra_data"]["max_score"] == 5
+    assert all(t["status"] == "passed" and t["visibility"] == "visible" for t in scores["tests"])
+    pl = prairielearn.to_dict(reference)
+    validate_prairielearn(pl)
+    assert pl == {**pl, "gradable": True, "score": 1.0}

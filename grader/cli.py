@@ -319,9 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean.add_argument("--all", action="store_true",
                          help="also remove those of runs still in progress")
 
+    from grader.classroom.autograder import add_autograder_commands
     from grader.classroom.batch import add_batch_commands
 
     add_batch_commands(sub)
+    add_autograder_commands(sub)
     return parser
 
 
@@ -352,9 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"sockgrade: note: {word.split('=', 1)[0]} comes after --, so it is passed "
                       f"to the program, not to sockgrade (put sockgrade's options before --)",
                       markup=False)
+    from grader.classroom.autograder import COMMANDS as AUTOGRADER_COMMANDS
     from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
 
-    handler = {**BATCH_COMMANDS, **COMMANDS}[args.command_name]
+    handler = {**BATCH_COMMANDS, **AUTOGRADER_COMMANDS, **COMMANDS}[args.command_name]
     try:
         return handler(args, console)
     except SockgradeError as exc:

@@ -30,9 +30,13 @@ from dockerkit import _client, docker_image  # noqa: F401  (fixture)
 from helpers import BUGS, ROOT
 from test_formats import validate_gradescope, validate_prairielearn
 
+from grader.assignment import load
+from grader.settings import reference_submission
+
 pytestmark = pytest.mark.docker
 
-REFERENCE = ROOT / "reference" / "tcp_echo_server.py"
+_REF = reference_submission(load("tcp-echo-server"))
+REFERENCE = _REF.folder / str(_REF.entry)
 DECODE_ONLY = BUGS / "tcp-echo-server" / "decode_only.py"
 #: What each student hands in: file name -> program (decode_only.py imports its helper).
 SUBMISSIONS = {
@@ -44,7 +48,7 @@ SUBMISSIONS = {
 @pytest.fixture(scope="module")
 def assignment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tcp-echo-server with echo/binary hidden (decode_only.py fails exactly that probe)."""
-    text = (ROOT / "assignments" / "tcp-echo-server.toml").read_text()
+    text = load("tcp-echo-server").source.read_text()
     header = '[probes."echo/binary"]\n'
     path = tmp_path_factory.mktemp("bundle") / "echo-hidden.toml"
     path.write_text(text.replace(header, header + "hidden = true\n"))

@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 from helpers import BUGS, ROOT, TESTS, grade
 
+from grader.assignment import load
 from grader.report import gradescope, prairielearn
 from grader.report.visibility import hidden_summary, student_view
 from grader.runner import GradeResult
@@ -54,7 +55,7 @@ def validate_prairielearn(data: dict[str, object]) -> None:
 @pytest.fixture(scope="module")
 def hidden_assignment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tcp-echo-server with startup/listens and echo/binary hidden."""
-    text = (ROOT / "assignments" / "tcp-echo-server.toml").read_text()
+    text = load("tcp-echo-server").source.read_text()
     for name in ("startup/listens", "echo/binary"):
         header = f'[probes."{name}"]\n'
         assert header in text

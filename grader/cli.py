@@ -110,21 +110,33 @@ def check_report_paths(*paths: str | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    """``sockgrade check``: grade one submission, print the report, write files."""
+    """``sockgrade check``: grade one submission, print the report, write files.
+
+    On a terminal each probe's line is printed as it finishes, then the rest
+    of the report; elsewhere the report is printed once, at the end.
+    """
     from grader.report import console as console_report
-    from grader.report.visibility import student_view
+    from grader.report.visibility import Redactor, student_view
 
     config = resolve(args, load(args.assignment))
     submission = _submission(args, config.assignment)
     check_report_paths(args.junit, args.json, args.gradescope, args.prairielearn)
     launcher = make_launcher(config)
     try:
-        result = _grade_interruptibly(Runner(config.assignment, submission,
-                                             TrackedLauncher(launcher), config.options))
+        live: console_report.LiveLines | None = None
+        runner = Runner(config.assignment, submission, TrackedLauncher(launcher), config.options,
+                        on_verdict=lambda verdict: live(verdict) if live else None)
+        if console.is_terminal:
+            hidden = [] if args.show_hidden else [c.id for c in runner.selected() if c.hidden]
+            redactor = Redactor(config.assignment.id, hidden)
+            live = console_report.LiveLines(console, redactor.verdict, verbose=args.verbose)
+            console_report.title(config.assignment.id, config.assignment.title, console)
+            console.print()
+        result = _grade_interruptibly(runner)
     finally:
         launcher.close()
     console_report.render(result if args.show_hidden else student_view(result), console,
-                          verbose=args.verbose)
+                          verbose=args.verbose, live=live is not None)
     write_reports(result, junit=args.junit, json_path=args.json, gradescope=args.gradescope,
                   prairielearn=args.prairielearn, show_hidden=args.show_hidden,
                   hidden_visibility=args.hidden_visibility)

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import select
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -181,3 +185,53 @@ def test_reference_scores_full_marks_in_both_formats() -> None:
     pl = prairielearn.to_dict(reference)
     validate_prairielearn(pl)
     assert pl == {**pl, "gradable": True, "score": 1.0}
+
+
+def run_on_a_terminal(*args: str, deadline: float = 300.0) -> tuple[str, bool]:
+    """Run ``sockgrade ARGS`` with a pseudo-terminal as stdout/stderr; returns (output without
+    escapes, whether the first probe line arrived while sockgrade was still running)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "xterm"}
+    env.pop("SOCKGRADE_SEED", None)
+    proc = subprocess.Popen([sys.executable, "-m", "grader", *args], stdout=slave, stderr=slave,
+                            stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+    os.close(slave)
+    data, early = b"", None
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], end - time.monotonic())
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+            if early is None and b"PASS" in data:
+                early = proc.poll() is None
+    finally:
+        os.close(master)
+        proc.wait(timeout=60)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", data.decode("utf-8", "replace")).replace("\r", "")
+    return text, bool(early)
+
+
+def test_check_on_a_terminal_shows_each_probe_as_it_finishes(hidden_assignment: Path) -> None:
+    """Live progress: probe lines come while the grading runs, each once, hidden ones as
+    stand-ins; then the details and the score."""
+    text, early = run_on_a_terminal("check", str(hidden_assignment),
+                                    str(BUGS / "tcp-echo-server" / "decode_text.py"), *SELECT_ARGS)
+    assert early, text
+    lines = text.splitlines()
+    assert lines[0] == "tcp-echo-server — TCP echo server"
+    probe_lines = [line for line in lines if line.startswith(("PASS  ", "FAIL  "))]
+    assert [line.split()[1] for line in probe_lines] == [
+        "tcp-echo-server/hidden/probe-1", "tcp-echo-server/echo/one-message",
+        "tcp-echo-server/echo/many-messages", "tcp-echo-server/hidden/probe-2"]
+    assert text.index("FAIL  tcp-echo-server/hidden/probe-2") < text.index("submission: ")
+    assert "score 4/5" in lines[-1]
+    for secret in SECRETS:
+        assert secret not in text

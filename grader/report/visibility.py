@@ -31,6 +31,7 @@ themselves: hiding is done by the place that runs the grader for them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from grader.launch.base import Output
@@ -56,40 +57,42 @@ def hidden_name(index: int) -> str:
     return f"probe-{index}"
 
 
-def student_view(result: GradeResult) -> GradeResult:
-    """``result`` as a student may see it: hidden probes as numbered stand-ins.
+class Redactor:
+    """Turns verdicts and text into what a student may see, for one grading.
 
-    Returns ``result`` itself when no verdict is hidden.  The score, maximum,
-    status and counts are unchanged (see the module docstring for what is
-    replaced).  Pure: never raises for any result.
+    ``hidden_ids``: the probe ids of the hidden probes, in run order (their
+    stand-ins are numbered in that order).  Used by :func:`student_view`
+    for a finished result, and on its own for verdicts shown as they finish.
     """
-    hidden = [v for v in result.verdicts if v.hidden]
-    if not hidden:
-        return result
-    renames: dict[str, str] = {}
-    for index, verdict in enumerate(hidden, start=1):
-        stand_in = f"{result.assignment_id}/{HIDDEN_CATEGORY}/{hidden_name(index)}"
-        renames[verdict.probe_id] = stand_in
-        renames[f"{verdict.category}/{verdict.name}"] = f"{HIDDEN_CATEGORY}/{hidden_name(index)}"
-    order = sorted(renames, key=len, reverse=True)  # full ids before their category/name tails
 
-    def scrub(text: str) -> str:
-        for old in order:
-            text = text.replace(old, renames[old])
+    def __init__(self, assignment_id: str, hidden_ids: Sequence[str]) -> None:
+        self._stand_ins: dict[str, str] = {}
+        renames: dict[str, str] = {}
+        for index, probe_id in enumerate(hidden_ids, start=1):
+            short = f"{HIDDEN_CATEGORY}/{hidden_name(index)}"
+            self._stand_ins[probe_id] = f"{assignment_id}/{short}"
+            renames[probe_id] = f"{assignment_id}/{short}"
+            renames[probe_id.removeprefix(f"{assignment_id}/")] = short
+        self._renames = renames
+        self._order = sorted(renames, key=len, reverse=True)  # full ids before their tails
+
+    def text(self, text: str) -> str:
+        """``text`` with every hidden probe's id or ``category/name`` replaced by its stand-in."""
+        for old in self._order:
+            text = text.replace(old, self._renames[old])
         return text
 
-    verdicts: list[Verdict] = []
-    for verdict in result.verdicts:
-        if verdict.hidden:
-            stand_in = renames[verdict.probe_id]
-            verdicts.append(Verdict(
+    def verdict(self, verdict: Verdict) -> Verdict:
+        """The stand-in of a hidden verdict; a visible one with hidden names scrubbed."""
+        if verdict.probe_id in self._stand_ins:
+            stand_in = self._stand_ins[verdict.probe_id]
+            return Verdict(
                 probe_id=stand_in, category=HIDDEN_CATEGORY, name=stand_in.rsplit("/", 1)[1],
                 outcome=verdict.outcome, tier=verdict.tier, weight=verdict.weight,
                 time=verdict.time, requirement=_REQUIREMENT, reason=_REASONS[verdict.outcome],
-                excused=verdict.excused, hidden=True))
-            continue
-        evidence = verdict.evidence
-        verdicts.append(replace(
+                excused=verdict.excused, hidden=True)
+        scrub, evidence = self.text, verdict.evidence
+        return replace(
             verdict, reason=scrub(verdict.reason), hint=scrub(verdict.hint),
             requirement=scrub(verdict.requirement),
             transcript=tuple(scrub(step) for step in verdict.transcript),
@@ -99,10 +102,23 @@ def student_view(result: GradeResult) -> GradeResult:
                 actual=None if evidence.actual is None else scrub(evidence.actual),
                 first_difference=evidence.first_difference,
                 transport=None if evidence.transport is None else scrub(evidence.transport),
-                details=tuple(scrub(line) for line in evidence.details))))
+                details=tuple(scrub(line) for line in evidence.details)))
+
+
+def student_view(result: GradeResult) -> GradeResult:
+    """``result`` as a student may see it: hidden probes as numbered stand-ins.
+
+    Returns ``result`` itself when no verdict is hidden.  The score, maximum,
+    status and counts are unchanged (see the module docstring for what is
+    replaced).  Pure: never raises for any result.
+    """
+    hidden = [v.probe_id for v in result.verdicts if v.hidden]
+    if not hidden:
+        return result
+    redactor = Redactor(result.assignment_id, hidden)
     return replace(
-        result, verdicts=tuple(verdicts),
-        notes=(*(scrub(note) for note in result.notes), OUTPUT_WITHHELD),
+        result, verdicts=tuple(redactor.verdict(v) for v in result.verdicts),
+        notes=(*(redactor.text(note) for note in result.notes), OUTPUT_WITHHELD),
         output=Output(stdout=b"", stderr=b"", stdout_total=0, stderr_total=0))
 
 

@@ -15,24 +15,34 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
+import xmlschema
 from helpers import BUGS, ROOT, TESTS, grade
 
 from grader.assignment import load
+from grader.classroom.gradebook import COLUMNS, read_gradebook
+from grader.cli import main
 from grader.report import gradescope, prairielearn
 from grader.report.visibility import hidden_summary, student_view
 from grader.runner import GradeResult
+from grader.settings import reference_submission
 from grader.verdict import Outcome
 
 GRADESCOPE = json.loads((TESTS / "schemas" / "gradescope-results.json").read_text())
 PRAIRIELEARN = json.loads((TESTS / "schemas" / "prairielearn-results.json").read_text())
+JUNIT = xmlschema.XMLSchema(str(TESTS / "schemas" / "junit-10.xsd"))
+_REF = reference_submission(load("tcp-echo-server"))
+REFERENCE = _REF.folder / str(_REF.entry)
+DECODE_TEXT = BUGS / "tcp-echo-server" / "decode_text.py"
 SELECT = ("startup/*", "echo/*")
 SELECT_ARGS = ("--select", "startup/*", "--select", "echo/*")
 #: Text of the two hidden probes (startup/listens, echo/binary) and of decode_text.py's failure
@@ -235,3 +245,46 @@ def test_check_on_a_terminal_shows_each_probe_as_it_finishes(hidden_assignment: 
     assert "score 4/5" in lines[-1]
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_teachers_batch_wide_gradebook_shows_everything(hidden_assignment: Path,
+                                                        tmp_path: Path) -> None:
+    """``sockgrade batch --wide``: a column per probe (hidden ones by their real names: the
+    gradebook is the teacher's), every report file 0644, and in the combined JUnit each
+    student's cases under their own classname."""
+    folder = tmp_path / "submissions"
+    for student, program in (("alice", REFERENCE), ("bob.smith", DECODE_TEXT),
+                             ("carol", BUGS / "tcp-echo-server" / "python2.py")):
+        (folder / student).mkdir(parents=True)
+        shutil.copy(program, folder / student / "server.py")
+    out = tmp_path / "out"
+    assert main(["batch", str(hidden_assignment), str(folder), "--out", str(out), "--jobs", "2",
+                 "--wide", *SELECT_ARGS]) == 0
+    rows = read_gradebook(out / "gradebook.csv")
+    probes = ["startup/listens", "echo/one-message", "echo/many-messages", "echo/binary"]
+    assert list(rows[0]) == [*COLUMNS, *probes]
+    by_student = {r["student"]: [r[p] for p in probes] for r in rows}
+    assert by_student == {"alice": ["passed"] * 4,
+                          "bob.smith": ["passed", "passed", "passed", "failed"],
+                          "carol": ["failed", "skipped", "skipped", "skipped"]}
+    report = json.loads((out / "students" / "bob.smith.json").read_text())
+    binary = next(p for p in report["probes"] if p["name"] == "binary")
+    assert binary["hidden"] and "UnicodeDecodeError" in json.dumps(binary["evidence"])
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) >= 5 + 2 * 3
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+    combined = out / "junit.xml"
+    JUNIT.validate(str(combined))
+    classnames = {case.get("classname") for case in ET.parse(combined).iter("testcase")}
+    assert classnames == {f"{student}.tcp-echo-server.{category}"
+                          for student in ("alice", "bob_smith", "carol")
+                          for category in ("startup", "echo")}
+    # shards merged with --wide give the same wide gradebook
+    shards = [tmp_path / f"shard{i}" for i in (1, 2)]
+    for index, shard in enumerate(shards, start=1):
+        assert main(["batch", str(hidden_assignment), str(folder), "--out", str(shard),
+                     "--shard", f"{index}/2", *SELECT_ARGS]) == 0
+    merged = tmp_path / "merged"
+    assert main(["merge", *map(str, shards), "--out", str(merged), "--wide"]) == 0
+    assert {r["student"]: [r[p] for p in probes]
+            for r in read_gradebook(merged / "gradebook.csv")} == by_student

@@ -190,8 +190,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{assignment.id} — {assignment.title} ({assignment.role}; "
                   f"started as: {assignment.command})", markup=False, highlight=False)
     for config in assignment.probes:
+        hidden = " (hidden from students)" if config.hidden else ""
         console.print(f"  {config.id:<50} {config.tier.value:<13} weight {config.weight:g}  "
-                      f"{config.summary}", markup=False, highlight=False)
+                      f"{config.summary}{hidden}", markup=False, highlight=False)
         for param in config.spec.params:
             value = config.params[param.name]
             changed = "" if value == param.default else f" (default {param.show(param.default)})"

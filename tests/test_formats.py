@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import pty
 import re
 import select
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import xmlschema
 from helpers import BUGS, ROOT, TESTS, grade
 
 from grader.assignment import load
+from grader.classroom import install_wheels
 from grader.classroom.gradebook import COLUMNS, read_gradebook
 from grader.cli import main
 from grader.report import gradescope, prairielearn
@@ -288,3 +291,35 @@ def test_teachers_batch_wide_gradebook_shows_everything(hidden_assignment: Path,
     assert main(["merge", *map(str, shards), "--out", str(merged), "--wide"]) == 0
     assert {r["student"]: [r[p] for p in probes]
             for r in read_gradebook(merged / "gradebook.csv")} == by_student
+
+
+def test_the_bundles_wheel_installer(tmp_path: Path) -> None:
+    """install_wheels.py (stdlib only, run by the bundles where pip may be missing) unpacks
+    wheels, .data/purelib included, refuses members that leave the target, and warns about
+    wheels of another Python or machine (PEP 425 tags)."""
+    here = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    machine = platform.machine()
+    assert install_wheels.compatible("sockgrade-0.1.0-py3-none-any.whl")
+    assert install_wheels.compatible(f"psutil-7.2.2-cp36-abi3-manylinux2010_{machine}.whl")
+    assert install_wheels.compatible(f"pyyaml-6.0.4-{here}-{here}-manylinux2014_{machine}.whl")
+    assert not install_wheels.compatible(f"pyyaml-6.0.4-cp39-cp39-manylinux2014_{machine}.whl")
+    assert not install_wheels.compatible("pyyaml-6.0.4-py3-none-macosx_11_0_arm64.whl")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "demo-1.0-py3-none-any.whl", "w") as archive:
+        archive.writestr("demo/__init__.py", "VALUE = 1\n")
+        archive.writestr("demo-1.0.data/purelib/demo_extra.py", "VALUE = 2\n")
+        archive.writestr("demo-1.0.data/scripts/demo", "#!/bin/sh\n")
+        archive.writestr("demo-1.0.dist-info/METADATA", "Name: demo\n")
+    with zipfile.ZipFile(wheels / "odd-1.0-cp39-cp39-manylinux2014_x86_64.whl", "w") as archive:
+        archive.writestr("odd.py", "\n")
+    site = tmp_path / "site"
+    warnings = install_wheels.install(wheels, site)
+    assert (site / "demo" / "__init__.py").read_text() == "VALUE = 1\n"
+    assert (site / "demo_extra.py").is_file() and not (site / "demo").joinpath("demo").exists()
+    assert len(warnings) == 1 and "odd-1.0" in warnings[0]
+    with zipfile.ZipFile(wheels / "evil-1.0-py3-none-any.whl", "w") as archive:
+        archive.writestr("../escaped.py", "\n")
+    with pytest.raises(OSError, match="leaves the target"):
+        install_wheels.install(wheels, tmp_path / "site2")
+    assert not (tmp_path / "escaped.py").exists()

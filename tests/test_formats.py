@@ -31,9 +31,10 @@ import xmlschema
 from helpers import BUGS, ROOT, TESTS, grade
 
 from grader.assignment import load
-from grader.classroom import install_wheels
+from grader.classroom import autograder, install_wheels
 from grader.classroom.gradebook import COLUMNS, read_gradebook
 from grader.cli import main
+from grader.errors import UsageError
 from grader.report import gradescope, prairielearn
 from grader.report.visibility import hidden_summary, student_view
 from grader.runner import GradeResult
@@ -323,3 +324,30 @@ def test_the_bundles_wheel_installer(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="leaves the target"):
         install_wheels.install(wheels, tmp_path / "site2")
     assert not (tmp_path / "escaped.py").exists()
+
+
+def test_a_bundle_carries_the_assignment_and_its_course_probes(tmp_path: Path) -> None:
+    """The kit holds the assignment file and its extra_probes module, and loads from there."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "tests" / "course" / "greeting_probes.py", course / "greeting_probes.py")
+    text = load("tcp-echo-server").source.read_text().replace(
+        'reference = "tcp_echo_server.py"',
+        'reference = "tcp_echo_server.py"\nextra_probes = "greeting_probes.py"')
+    (course / "ours.toml").write_text(text)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "sockgrade-0.1.0-py3-none-any.whl").write_bytes(b"stand-in")
+    kit = tmp_path / "kit"
+    name = autograder.stage_kit(load(str(course / "ours.toml")), kit, wheels)
+    assert name == "ours.toml"
+    assert sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()) == [
+        "assignment/greeting_probes.py", "assignment/ours.toml", "install_wheels.py",
+        "wheels/sockgrade-0.1.0-py3-none-any.whl"]
+    bundled = load(str(kit / "assignment" / "ours.toml"))
+    assert any(c.name.startswith("course/") for c in bundled.probes)
+    outside = text.replace('extra_probes = "greeting_probes.py"', 'extra_probes = "../x.py"')
+    (course / "outside.toml").write_text(outside)
+    (tmp_path / "x.py").write_text((course / "greeting_probes.py").read_text())
+    with pytest.raises(UsageError, match="inside the assignment's folder"):
+        autograder.stage_kit(load(str(course / "outside.toml")), tmp_path / "kit2", wheels)

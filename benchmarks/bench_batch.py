@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader.bundle import REFERENCE_DIR  # noqa: E402
 from grader.classroom.gradebook import read_gradebook  # noqa: E402
 
-REFERENCE = ROOT / "reference" / "tcp_echo_server.py"
+REFERENCE = REFERENCE_DIR / "tcp_echo_server.py"
 BUGS = ROOT / "tests" / "bugs" / "tcp-echo-server"
 
 

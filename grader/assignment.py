@@ -1,7 +1,8 @@
 """Assignments: what a lab requires, as data a teacher can edit.
 
-Theory of operation: an assignment is a TOML file (the bundled ones live in
-``assignments/``; a teacher may pass a path to their own).  It names the
+Theory of operation: an assignment is a TOML file (the bundled ones ship in
+the package, :data:`grader.bundle.ASSIGNMENTS_DIR`; ``sockgrade assignment
+show ID`` prints one to copy; a teacher may pass a path to their own).  It names the
 program's role (server or client), how to start it, which probe suite it is
 graded by and which probes run with what weight, tier and timeout, plus the
 protocol strings and parameters the probes use.  Loading validates every key:
@@ -56,16 +57,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.bundle import ASSIGNMENTS_DIR
+from grader.bundle import REFERENCE_DIR as REFERENCE_DIR  # re-exported: the older import path
 from grader.errors import AssignmentError, UsageError
 from grader.launch.base import DEFAULT_IMAGE, Limits
 from grader.probes import course, families  # noqa: F401  (families: registers every probe)
 from grader.probes.registry import REGISTRY, ParamValue, ProbeSpec
 from grader.verdict import Tier
-
-#: Folder of the bundled assignment files.
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
-#: Folder of the bundled reference programs.
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
 _TOP_KEYS = {
     "id", "title", "lab", "role", "suite", "entry", "command", "port", "reference",

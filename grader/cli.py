@@ -23,7 +23,8 @@ from pathlib import Path
 from rich.console import Console
 
 from grader import __version__, interrupts
-from grader.assignment import REFERENCE_DIR, Assignment, bundled, load
+from grader.assignment import Assignment, bundled, load
+from grader.bundle import REFERENCE_DIR
 from grader.errors import SockgradeError, UsageError
 from grader.launch.tracked import TrackedLauncher
 from grader.runner import GradeResult, Runner
@@ -57,16 +58,18 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
 
 def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None,
                   gradescope: str | None = None, prairielearn: str | None = None,
-                  show_hidden: bool = False, hidden_visibility: str = "hidden") -> None:
-    """Write the report files asked for (atomically: temp file, then rename; mode 0644).
+                  classroom_path: str | None = None, show_hidden: bool = False,
+                  hidden_visibility: str = "hidden") -> None:
+    """Write the report files asked for (JUnit, JSON, Gradescope, PrairieLearn, GitHub
+    Classroom; atomically: temp file, then rename; mode 0644).
 
     Every file is student-facing: hidden probes appear as stand-ins
     (:func:`grader.report.visibility.student_view`) unless ``show_hidden``
     (the teacher's view; Gradescope then marks them with ``hidden_visibility``).
     Raises UsageError naming the path when a file cannot be written.
     """
+    from grader.report import classroom, jsonreport
     from grader.report import gradescope as gradescope_report
-    from grader.report import jsonreport
     from grader.report import junit as junit_report
     from grader.report import prairielearn as prairielearn_report
     from grader.report.files import write_atomic
@@ -83,6 +86,8 @@ def write_reports(result: GradeResult, *, junit: str | None, json_path: str | No
             result, reveal_hidden=show_hidden, hidden_visibility=hidden_visibility)))
     if prairielearn:
         files.append((prairielearn, lambda: prairielearn_report.render(result)))
+    if classroom_path:
+        files.append((classroom_path, lambda: classroom.render(shown)))
     for path, render in files:
         try:
             write_atomic(Path(path), render())
@@ -120,7 +125,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     config = resolve(args, load(args.assignment))
     submission = _submission(args, config.assignment)
-    check_report_paths(args.junit, args.json, args.gradescope, args.prairielearn)
+    check_report_paths(args.junit, args.json, args.gradescope, args.prairielearn, args.classroom)
     launcher = make_launcher(config)
     try:
         live: console_report.LiveLines | None = None
@@ -135,12 +140,32 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         result = _grade_interruptibly(runner)
     finally:
         launcher.close()
-    console_report.render(result if args.show_hidden else student_view(result), console,
-                          verbose=args.verbose, live=live is not None)
+    shown = result if args.show_hidden else student_view(result)
+    console_report.render(shown, console, verbose=args.verbose, live=live is not None)
     write_reports(result, junit=args.junit, json_path=args.json, gradescope=args.gradescope,
-                  prairielearn=args.prairielearn, show_hidden=args.show_hidden,
-                  hidden_visibility=args.hidden_visibility)
+                  prairielearn=args.prairielearn, classroom_path=args.classroom,
+                  show_hidden=args.show_hidden, hidden_visibility=args.hidden_visibility)
+    if args.github:
+        _report_to_github(shown)
     return EXIT[result.status]
+
+
+def _report_to_github(result: GradeResult) -> None:
+    """``--github``: the job summary and step outputs into the files GitHub Actions names
+    ($GITHUB_STEP_SUMMARY, $GITHUB_OUTPUT; skipped when unset), annotations on stdout.
+
+    Raises UsageError when a named file cannot be appended to.
+    """
+    from grader.report import github
+
+    summary, output = os.environ.get("GITHUB_STEP_SUMMARY"), os.environ.get("GITHUB_OUTPUT")
+    try:
+        lines = github.write(result, summary_path=summary, output_path=output)
+    except OSError as exc:
+        raise UsageError(f"--github: cannot append to {exc.filename}: {exc.strerror}") from None
+    sys.stdout.flush()
+    for line in lines:
+        print(line, flush=True)
 
 
 def _grade_interruptibly(runner: Runner) -> GradeResult:
@@ -312,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write Gradescope's autograder results.json")
     p_check.add_argument("--prairielearn", metavar="FILE",
                          help="write PrairieLearn's external-grader results.json")
+    p_check.add_argument("--classroom", metavar="FILE",
+                         help="write GitHub Classroom's runner result (JSON)")
+    p_check.add_argument("--github", action="store_true",
+                         help="in GitHub Actions: job summary, annotations, step outputs")
     p_check.add_argument("--show-hidden", action="store_true",
                          help="teacher's view: show hidden probes in full (Gradescope still "
                               "marks them with --hidden-visibility)")
@@ -334,17 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     from grader.classroom.autograder import add_autograder_commands
     from grader.classroom.batch import add_batch_commands
+    from grader.cli_bundle import add_bundle_commands
 
     add_batch_commands(sub)
     add_autograder_commands(sub)
+    add_bundle_commands(sub)
     return parser
 
 
 #: sockgrade's own options: one written after ``--`` goes to the program, which is noted.
 _OPTIONS = frozenset({"--port", "--seed", "--python", "--select", "--exclude", "--extra",
                       "--runner", "--image", "--cpus", "--memory", "--pids", "--junit", "--json",
-                      "--verbose", "-v", "--reference", "--gradescope", "--prairielearn",
-                      "--show-hidden", "--hidden-visibility"})
+                      "--classroom", "--github", "--gradescope", "--prairielearn",
+                      "--show-hidden", "--hidden-visibility", "--verbose", "-v", "--reference"})
 
 COMMANDS = {"check": cmd_check, "list": cmd_list, "reference": cmd_reference,
             "cleanup": cmd_cleanup}
@@ -369,8 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       markup=False)
     from grader.classroom.autograder import COMMANDS as AUTOGRADER_COMMANDS
     from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
+    from grader.cli_bundle import COMMANDS as BUNDLE_COMMANDS
 
-    handler = {**BATCH_COMMANDS, **AUTOGRADER_COMMANDS, **COMMANDS}[args.command_name]
+    handler = {**BATCH_COMMANDS, **AUTOGRADER_COMMANDS, **BUNDLE_COMMANDS,
+               **COMMANDS}[args.command_name]
     try:
         return handler(args, console)
     except SockgradeError as exc:

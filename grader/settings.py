@@ -24,7 +24,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from grader.assignment import REFERENCE_DIR, Assignment
+from grader.assignment import Assignment
+from grader.bundle import REFERENCE_DIR
 from grader.errors import UsageError
 from grader.launch.base import Launcher
 from grader.runner import RunOptions

@@ -16,9 +16,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import BUGS, ROOT, TESTS
+from helpers import BUGS, TESTS
 
-REFERENCE = ROOT / "reference" / "tcp_echo_server.py"
+from grader.bundle import REFERENCE_DIR
+
+REFERENCE = REFERENCE_DIR / "tcp_echo_server.py"
 ECHO_BUGS = BUGS / "tcp-echo-server"
 HOSTILE = TESTS / "hostile"
 #: The probes the quick batches run (``--select``), and the command-line words for them.

@@ -19,13 +19,14 @@ from helpers import ROOT
 from test_cli import one_line_error, sockgrade
 
 from grader.assignment import bundled, load
+from grader.bundle import ASSIGNMENTS_DIR
 from grader.errors import AssignmentError
 from grader.probes import LabSuite, Param
 from grader.probes.families import REGISTRY
 from grader.probes.registry import Registry
 from grader.verdict import Tier
 
-ECHO = (ROOT / "assignments" / "tcp-echo-server.toml").read_text()
+ECHO = (ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text()
 COURSE = ROOT / "tests" / "course" / "greeting_probes.py"
 
 

@@ -24,7 +24,7 @@ CATALOGUE = ROOT / "docs" / "labs.md"
 #: The spec file the catalogue replaced; written split so this file does not mention it.
 OLD_NAME = "LABS" + ".md"
 #: Where the product's text lives (scanned for ``OLD_NAME``).
-SCANNED = ("grader", "reference", "tests", "assignments", "docs", "README.md")
+SCANNED = ("grader", "tests", "docs", "README.md")  # grader/data: assignments, references
 #: Labs described but not graded yet.
 UNGRADED = {11, 12, 13}
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from helpers import BUGS, ROOT
 
-REFERENCE = ROOT / "reference" / "tcp_echo_server.py"
+from grader.bundle import ASSIGNMENTS_DIR, REFERENCE_DIR
+
+REFERENCE = REFERENCE_DIR / "tcp_echo_server.py"
 
 
 def sockgrade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -85,7 +87,7 @@ def test_check_client_reference() -> None:
 
 def test_teachers_own_assignment_file(tmp_path: Path) -> None:
     own = tmp_path / "echo.toml"
-    own.write_text((ROOT / "assignments" / "tcp-echo-server.toml").read_text()
+    own.write_text((ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text()
                    .replace('id = "tcp-echo-server"', 'id = "my-echo"'))
     run = sockgrade("check", str(own), str(REFERENCE), "--select", "echo/*")
     assert run.returncode == 0 and "my-echo/echo/one-message" in run.stdout

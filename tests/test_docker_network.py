@@ -15,8 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import ROOT, TESTS, grade, not_passed
+from helpers import TESTS, grade, not_passed
 
+from grader.bundle import REFERENCE_DIR
 from grader.launch.base import LaunchSpec
 from grader.launch.local import LocalLauncher
 from grader.readiness import wait_ready
@@ -91,7 +92,7 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
             # another sockgrade container, live and reachable from the host
             victim = launcher.start(LaunchSpec(
                 argv=("python", "/submission/tcp_echo_server.py", "0.0.0.0", "7000"),
-                cwd=ROOT / "reference"))
+                cwd=REFERENCE_DIR))
             try:
                 assert wait_ready(victim, proto="tcp", host="0.0.0.0", port=7000,
                                   timeout=10).ready

@@ -10,6 +10,7 @@ tests/schemas/, and a grader error never costs points in either.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import platform
@@ -83,30 +84,44 @@ def hidden_assignment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def sockgrade(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
+def sockgrade(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", **extra_env}
     env.pop("SOCKGRADE_SEED", None)
     return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True,
                           text=True, timeout=300, cwd=ROOT, env=env)
 
 
 def outputs(folder: Path) -> dict[str, Path]:
-    return {name: folder / name for name in ("r.xml", "r.json", "gs.json", "pl.json")}
+    return {name: folder / name for name in ("r.xml", "r.json", "gs.json", "pl.json",
+                                             "classroom.json")}
 
 
 def report_args(files: dict[str, Path]) -> tuple[str, ...]:
     return ("--junit", str(files["r.xml"]), "--json", str(files["r.json"]),
-            "--gradescope", str(files["gs.json"]), "--prairielearn", str(files["pl.json"]))
+            "--gradescope", str(files["gs.json"]), "--prairielearn", str(files["pl.json"]),
+            "--classroom", str(files["classroom.json"]), "--github")
+
+
+def github_env(folder: Path) -> dict[str, str]:
+    """The files ``--github`` appends to, as GitHub Actions names them."""
+    return {"GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
+            "GITHUB_OUTPUT": str(folder / "github-output.txt")}
 
 
 def test_hidden_probes_appear_in_no_student_facing_output(hidden_assignment: Path,
                                                           tmp_path: Path) -> None:
     files = outputs(tmp_path)
     run = sockgrade("check", str(hidden_assignment), str(BUGS / "tcp-echo-server" / "decode_text.py"),
-                    *SELECT_ARGS, *report_args(files))
+                    *SELECT_ARGS, *report_args(files), **github_env(tmp_path))
     assert run.returncode == 1, run.stdout + run.stderr
-    texts = {"console": run.stdout + run.stderr,
-             **{name: path.read_text() for name, path in files.items()}}
+    github = [Path(p) for p in github_env(tmp_path).values()]
+    texts = {"console and annotations": run.stdout + run.stderr,
+             **{name: path.read_text() for name, path in files.items()},
+             **{path.name: path.read_text() for path in github}}
+    result_line = next(line for line in github[1].read_text().splitlines()
+                       if line.startswith("result="))
+    texts["classroom result output (base64)"] = base64.b64decode(
+        result_line.split("=", 1)[1]).decode()
     for where, text in texts.items():
         for secret in SECRETS:
             assert secret not in text, f"{secret!r} shows in the student's {where} output"
@@ -126,7 +141,7 @@ def test_hidden_probes_appear_in_no_student_facing_output(hidden_assignment: Pat
     pl = json.loads(files["pl.json"].read_text())
     validate_prairielearn(pl)
     assert pl["gradable"] is True and pl["score"] == pytest.approx(4 / 5)
-    for name in ("r.xml", "r.json", "gs.json", "pl.json"):
+    for name in ("r.xml", "r.json", "gs.json", "pl.json", "classroom.json"):
         assert files[name].stat().st_mode & 0o777 == 0o644
 
 
@@ -134,7 +149,7 @@ def test_the_teachers_view_shows_hidden_probes(hidden_assignment: Path, tmp_path
     files = outputs(tmp_path)
     run = sockgrade("check", str(hidden_assignment), str(BUGS / "tcp-echo-server" / "decode_text.py"),
                     *SELECT_ARGS, "--show-hidden", "--hidden-visibility", "after_published",
-                    *report_args(files))
+                    *report_args(files), **github_env(tmp_path))
     assert run.returncode == 1
     assert "FAIL  tcp-echo-server/echo/binary" in run.stdout and "UnicodeDecodeError" in run.stdout
     assert "echo/binary" in files["r.xml"].read_text()

@@ -20,6 +20,7 @@ from helpers import (
 )
 
 from grader.assignment import load
+from grader.bundle import REFERENCE_DIR
 from grader.runner import GradeResult
 from grader.verdict import Outcome
 
@@ -113,7 +114,7 @@ def test_a_course_with_other_strings_edits_the_assignment_not_code(tmp_path) -> 
     custom = tmp_path / "caesar-custom.toml"
     custom.write_text(text)
     server = tmp_path / "server.py"
-    source = (BUGS.parent.parent / "reference" / "caesar_server.py").read_text()
+    source = (REFERENCE_DIR / "caesar_server.py").read_text()
     server.write_text(source.replace('TERMINATOR = b"."', 'TERMINATOR = b"!"')
                             .replace('ERROR = b"ERR."', 'ERROR = b"NO!"'))
     assert not_passed(grade(str(custom), server)) == set()

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import BUGS, ROOT, assert_all_passed_alike, assert_known_bug, failed, grade, not_passed, verdict
+from helpers import BUGS, assert_all_passed_alike, assert_known_bug, failed, grade, not_passed, verdict
 
 from grader.assignment import load
+from grader.bundle import ASSIGNMENTS_DIR, REFERENCE_DIR
 from grader.launch.local import LocalLauncher
 from grader.net import free_port
 from grader.verdict import Outcome
@@ -115,7 +116,7 @@ OTHER = {
 
 def course_assignment(tmp_path: Path) -> Path:
     """A copy of chat-server.toml whose [protocol] lists other strings (only data edited)."""
-    text = (ROOT / "assignments" / "chat-server.toml").read_text(encoding="utf-8")
+    text = (ASSIGNMENTS_DIR / "chat-server.toml").read_text(encoding="utf-8")
     for key, value in OTHER.items():
         text, count = re.subn(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', text)
         assert count == 1, key
@@ -126,7 +127,7 @@ def course_assignment(tmp_path: Path) -> Path:
 
 def course_reference(tmp_path: Path) -> Path:
     """The course's own reference: the bundled one with the course's five strings."""
-    text = (ROOT / "reference" / "chat_server.py").read_text(encoding="utf-8")
+    text = (REFERENCE_DIR / "chat_server.py").read_text(encoding="utf-8")
     for key, value in OTHER.items():
         text, count = re.subn(rf'(?m)^{key.upper()} = ".*"$', f'{key.upper()} = "{value}"', text)
         assert count == 1, key
@@ -152,7 +153,7 @@ def test_a_course_with_other_strings_edits_only_its_assignment_file(tmp_path: Pa
 
 
 def test_the_english_strings_bug_passes_an_assignment_with_its_strings(tmp_path: Path) -> None:
-    text = (ROOT / "assignments" / "chat-server.toml").read_text(encoding="utf-8")
+    text = (ASSIGNMENTS_DIR / "chat-server.toml").read_text(encoding="utf-8")
     english = {"prompt": "Enter username: ", "welcome": "Welcome to the chat server!",
                "join": "{name} joined the chat", "leave": "{name} left the chat"}
     for key, value in english.items():

@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import BUGS, ROOT, assert_all_passed_alike, assert_known_bug, failed, grade, not_passed
+from helpers import BUGS, assert_all_passed_alike, assert_known_bug, failed, grade, not_passed
 
 from grader.assignment import load
+from grader.bundle import DATA_DIR, REFERENCE_DIR
 from grader.runner import GradeResult
 from grader.verdict import Outcome
 
 LABS = ("echo-threaded-server", "echo-select-server", "echo-poll-server", "echo-threadpool-server")
-THREADED_REFERENCE = ROOT / "reference" / "echo_threaded_server.py"
+THREADED_REFERENCE = REFERENCE_DIR / "echo_threaded_server.py"
 
 NON_READING = "concurrency/non-reading-client"
 HALF_CLOSE_QUEUED = "concurrency/half-close-queued"
@@ -129,7 +130,7 @@ NEW_PROBES = {SILENT, MANY, NON_READING, INTERLEAVED, HALF_CLOSE_QUEUED,
 
 
 def _program(name: str) -> Path:
-    return (ROOT / f"{name}.py") if name.startswith("reference/") else BUGS / f"{name}.py"
+    return (DATA_DIR / f"{name}.py") if name.startswith("reference/") else BUGS / f"{name}.py"
 
 
 #: Known weakness (issue 8, see the session 4 note): a partial send() loses data only when

@@ -17,7 +17,8 @@ from helpers import ROOT
 
 #: Lowest first: (layer name, module prefixes).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("grader", "grader.errors", "grader.events", "grader.verdict", "grader.interrupts")),
+    ("base", ("grader", "grader.errors", "grader.events", "grader.verdict", "grader.interrupts",
+              "grader.bundle")),
     ("transport", ("grader.net", "grader.udp", "grader.udp_server", "grader.codecs",
                    "grader.fakepeer")),
     ("launch", ("grader.launch", "grader.submission")),
@@ -28,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reports", ("grader.report",)),
     ("settings", ("grader.settings",)),
     ("classroom", ("grader.classroom",)),
-    ("cli", ("grader.cli", "grader.__main__")),
+    ("cli", ("grader.cli", "grader.cli_bundle", "grader.__main__")),
 )
 PACKAGE = ROOT / "grader"
 

@@ -24,6 +24,7 @@ from helpers import ROOT, TESTS, errors, failed, grade, signature, skipped
 from test_cli import one_line_error, sockgrade
 
 from grader.assignment import ASSIGNMENTS_DIR, load
+from grader.bundle import REFERENCE_DIR
 from grader.launch import netns
 from grader.launch.local import LocalLauncher
 from grader.verdict import Outcome
@@ -236,7 +237,7 @@ def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_check_stops_every_program_it_started(tmp_path: Path, sig: int) -> None:
     program = tmp_path / f"server_{sig}_{os.getpid()}.py"
-    shutil.copy(ROOT / "reference" / "tcp_echo_server.py", program)
+    shutil.copy(REFERENCE_DIR / "tcp_echo_server.py", program)
     proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "tcp-echo-server", str(program)],
                             cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -146,9 +146,10 @@ def test_gradescope_bundle_grades_in_a_container(gradescope_zip: Path, box: Box)
     reference, bug = results["reference"], results["bug"]
     assert reference["extra_data"]["status"] == "passed", reference["output"]
     assert reference["score"] == reference["extra_data"]["max_score"] == 17
-    assert all(t["status"] == "passed" for t in reference["tests"])
+    assert all(t["status"] == "passed" for t in reference["tests"]), reference["tests"]
     failed = [t["name"] for t in bug["tests"] if t["status"] == "failed"]
-    assert failed == ["echo/binary"], bug["output"]
+    assert failed == ["echo/binary"], json.dumps([t for t in bug["tests"]
+                                                  if t["status"] == "failed"], indent=1)
     assert bug["score"] == 16 and bug["extra_data"]["status"] == "failed"
     binary = next(t for t in bug["tests"] if t["name"] == "echo/binary")
     assert binary["visibility"] == "hidden" and "decodes bytes as text" in binary["output"]

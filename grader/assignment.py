@@ -40,6 +40,9 @@ Format (every key but ``id``, ``role``, ``suite`` and ``probes`` is optional)::
     tier = "required"                       # or "informational"
     timeout = 10.0
     enabled = true                          # false: this assignment does not run the probe
+    hidden = false                          # true: counts, but a student's own run shows
+                                            # neither its name nor its evidence
+                                            # (grader.report.visibility)
     params = { }                            # the probe's declared settings (sockgrade list ID)
 
 The run order is the suite's (each probe after the probes it depends on),
@@ -68,7 +71,7 @@ _TOP_KEYS = {
     "readiness", "extra", "timeouts", "limits", "docker", "protocol", "probes", "description",
     "extra_probes",
 }
-_PROBE_KEYS = {"weight", "tier", "timeout", "params", "enabled"}
+_PROBE_KEYS = {"weight", "tier", "timeout", "params", "enabled", "hidden"}
 _TIMEOUT_KEYS = {"startup", "reply"}
 _LIMIT_KEYS = {"memory_mb", "processes", "cpus", "output_kb"}
 _DOCKER_KEYS = {"image"}
@@ -82,7 +85,9 @@ class ProbeConfig:
 
     ``id`` is the stable hierarchical id ``<assignment>/<category>/<name>``;
     ``params`` holds every declared parameter's value in force (the file's
-    overrides over the probe's defaults).
+    overrides over the probe's defaults).  ``hidden``: the probe counts, but
+    student-facing reports show neither its name nor its evidence
+    (:func:`grader.report.visibility.student_view`).
     """
 
     id: str
@@ -91,6 +96,7 @@ class ProbeConfig:
     tier: Tier
     timeout: float
     params: Mapping[str, ParamValue]
+    hidden: bool = False
 
     @property
     def requirement(self) -> str:
@@ -377,6 +383,7 @@ def parse(data: Mapping[str, Any], *, source: Path) -> Assignment:
             tier=tier,
             timeout=check.positive(overrides, "timeout", spec.timeout, prefix),
             params=_params(spec, check.get(overrides, "params", dict, {}, prefix), check, prefix),
+            hidden=check.get(overrides, "hidden", bool, False, prefix),
         ))
     if not configs:
         raise check.fail("probes", "every probe is disabled: nothing to grade")

@@ -59,23 +59,37 @@ def _submission(args: argparse.Namespace, assignment: Assignment) -> Submission:
 
 
 def write_reports(result: GradeResult, *, junit: str | None, json_path: str | None,
-                  classroom_path: str | None = None) -> None:
-    """Write the JUnit, JSON and GitHub Classroom files asked for (atomically: temp file,
-    then rename).
+                  gradescope: str | None = None, prairielearn: str | None = None,
+                  classroom_path: str | None = None, show_hidden: bool = False,
+                  hidden_visibility: str = "hidden") -> None:
+    """Write the report files asked for (JUnit, JSON, Gradescope, PrairieLearn, GitHub
+    Classroom; atomically: temp file, then rename; mode 0644).
 
+    Every file is student-facing: hidden probes appear as stand-ins
+    (:func:`grader.report.visibility.student_view`) unless ``show_hidden``
+    (the teacher's view; Gradescope then marks them with ``hidden_visibility``).
     Raises UsageError naming the path when a file cannot be written.
     """
     from grader.report import classroom, jsonreport
+    from grader.report import gradescope as gradescope_report
     from grader.report import junit as junit_report
+    from grader.report import prairielearn as prairielearn_report
     from grader.report.files import write_atomic
+    from grader.report.visibility import student_view
 
+    shown = result if show_hidden else student_view(result)
     files: list[tuple[str, Callable[[], str]]] = []
     if junit:
-        files.append((junit, lambda: junit_report.render([result])))
+        files.append((junit, lambda: junit_report.render([shown])))
     if json_path:
-        files.append((json_path, lambda: jsonreport.render(result)))
+        files.append((json_path, lambda: jsonreport.render(shown)))
+    if gradescope:
+        files.append((gradescope, lambda: gradescope_report.render(
+            result, reveal_hidden=show_hidden, hidden_visibility=hidden_visibility)))
+    if prairielearn:
+        files.append((prairielearn, lambda: prairielearn_report.render(result)))
     if classroom_path:
-        files.append((classroom_path, lambda: classroom.render(result)))
+        files.append((classroom_path, lambda: classroom.render(shown)))
     for path, render in files:
         try:
             write_atomic(Path(path), render())
@@ -103,22 +117,38 @@ def check_report_paths(*paths: str | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    """``sockgrade check``: grade one submission, print the report, write files."""
+    """``sockgrade check``: grade one submission, print the report, write files.
+
+    On a terminal each probe's line is printed as it finishes, then the rest
+    of the report; elsewhere the report is printed once, at the end.
+    """
     from grader.report import console as console_report
+    from grader.report.visibility import Redactor, student_view
 
     config = resolve(args, load(args.assignment))
     submission = _submission(args, config.assignment)
-    check_report_paths(args.junit, args.json, args.classroom)
+    check_report_paths(args.junit, args.json, args.gradescope, args.prairielearn, args.classroom)
     launcher = make_launcher(config)
     try:
-        result = _grade_interruptibly(Runner(config.assignment, submission,
-                                             TrackedLauncher(launcher), config.options))
+        live: console_report.LiveLines | None = None
+        runner = Runner(config.assignment, submission, TrackedLauncher(launcher), config.options,
+                        on_verdict=lambda verdict: live(verdict) if live else None)
+        if console.is_terminal:
+            hidden = [] if args.show_hidden else [c.id for c in runner.selected() if c.hidden]
+            redactor = Redactor(config.assignment.id, hidden)
+            live = console_report.LiveLines(console, redactor.verdict, verbose=args.verbose)
+            console_report.title(config.assignment.id, config.assignment.title, console)
+            console.print()
+        result = _grade_interruptibly(runner)
     finally:
         launcher.close()
-    console_report.render(result, console, verbose=args.verbose)
-    write_reports(result, junit=args.junit, json_path=args.json, classroom_path=args.classroom)
+    shown = result if args.show_hidden else student_view(result)
+    console_report.render(shown, console, verbose=args.verbose, live=live is not None)
+    write_reports(result, junit=args.junit, json_path=args.json, gradescope=args.gradescope,
+                  prairielearn=args.prairielearn, classroom_path=args.classroom,
+                  show_hidden=args.show_hidden, hidden_visibility=args.hidden_visibility)
     if args.github:
-        _report_to_github(result)
+        _report_to_github(shown)
     return EXIT[result.status]
 
 
@@ -188,8 +218,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{assignment.id} — {assignment.title} ({assignment.role}; "
                   f"started as: {assignment.command})", markup=False, highlight=False)
     for config in assignment.probes:
+        hidden = " (hidden from students)" if config.hidden else ""
         console.print(f"  {config.id:<50} {config.tier.value:<13} weight {config.weight:g}  "
-                      f"{config.summary}", markup=False, highlight=False)
+                      f"{config.summary}{hidden}", markup=False, highlight=False)
         for param in config.spec.params:
             value = config.params[param.name]
             changed = "" if value == param.default else f" (default {param.show(param.default)})"
@@ -315,10 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="grade the bundled reference program")
     p_check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p_check.add_argument("--json", metavar="FILE", help="write a JSON report")
+    p_check.add_argument("--gradescope", metavar="FILE",
+                         help="write Gradescope's autograder results.json")
+    p_check.add_argument("--prairielearn", metavar="FILE",
+                         help="write PrairieLearn's external-grader results.json")
     p_check.add_argument("--classroom", metavar="FILE",
                          help="write GitHub Classroom's runner result (JSON)")
     p_check.add_argument("--github", action="store_true",
                          help="in GitHub Actions: job summary, annotations, step outputs")
+    p_check.add_argument("--show-hidden", action="store_true",
+                         help="teacher's view: show hidden probes in full (Gradescope still "
+                              "marks them with --hidden-visibility)")
+    p_check.add_argument("--hidden-visibility", default="hidden",
+                         choices=("hidden", "after_due_date", "after_published", "visible"),
+                         help="Gradescope visibility of hidden probes' tests (default: hidden)")
     p_check.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
     add_grading_options(p_check)
 
@@ -333,10 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean.add_argument("--all", action="store_true",
                          help="also remove those of runs still in progress")
 
+    from grader.classroom.autograder import add_autograder_commands
     from grader.classroom.batch import add_batch_commands
     from grader.cli_bundle import add_bundle_commands
 
     add_batch_commands(sub)
+    add_autograder_commands(sub)
     add_bundle_commands(sub)
     return parser
 
@@ -344,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: sockgrade's own options: one written after ``--`` goes to the program, which is noted.
 _OPTIONS = frozenset({"--port", "--seed", "--python", "--select", "--exclude", "--extra",
                       "--runner", "--image", "--cpus", "--memory", "--pids", "--junit", "--json",
-                      "--classroom", "--github",
-                      "--verbose", "-v", "--reference"})
+                      "--classroom", "--github", "--gradescope", "--prairielearn",
+                      "--show-hidden", "--hidden-visibility", "--verbose", "-v", "--reference"})
 
 COMMANDS = {"check": cmd_check, "list": cmd_list, "reference": cmd_reference,
             "cleanup": cmd_cleanup}
@@ -368,10 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"sockgrade: note: {word.split('=', 1)[0]} comes after --, so it is passed "
                       f"to the program, not to sockgrade (put sockgrade's options before --)",
                       markup=False)
+    from grader.classroom.autograder import COMMANDS as AUTOGRADER_COMMANDS
     from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
     from grader.cli_bundle import COMMANDS as BUNDLE_COMMANDS
 
-    handler = {**BATCH_COMMANDS, **BUNDLE_COMMANDS, **COMMANDS}[args.command_name]
+    handler = {**BATCH_COMMANDS, **AUTOGRADER_COMMANDS, **BUNDLE_COMMANDS,
+               **COMMANDS}[args.command_name]
     try:
         return handler(args, console)
     except SockgradeError as exc:

@@ -58,6 +58,9 @@ DEATH_GRACE = 0.5
 SETTLE = 0.05
 #: Seconds a failed probe waits for the server's traceback to reach stderr.
 TRACEBACK_GRACE = 0.2
+#: Seconds a failed probe waits for a traceback that has started to print to finish (its
+#: exception line), so a loaded machine does not cut the root cause off the evidence.
+TRACEBACK_COMPLETION = 3.0
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
 ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
                "PROTOCOL_TLS_CLIENT")
@@ -433,7 +436,8 @@ class Runner:
         return Verdict(
             probe_id=config.id, category=config.category, name=config.spec.name.split("/", 1)[1],
             outcome=outcome, tier=config.tier, weight=config.weight, time=elapsed,
-            requirement=config.requirement, **kw,  # type: ignore[arg-type]
+            requirement=config.requirement, hidden=config.hidden,
+            **kw,  # type: ignore[arg-type]
         )
 
     def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:
@@ -471,21 +475,30 @@ class Runner:
             return verdict
         program = lane.program
 
-        def traceback() -> str | None:
+        def printed() -> str:
             output = program.output()
             if output.stderr_total <= seen:
-                return None
-            text = output.stderr[-(output.stderr_total - seen):].decode("utf-8", "replace")
-            return text if "Traceback" in text and text.rstrip().splitlines()[-1][:1] != " " \
-                else None
+                return ""
+            return output.stderr[-(output.stderr_total - seen):].decode("utf-8", "replace")
 
-        # A dying thread prints its traceback just after its connection closed: wait a moment.
-        deadline = time.monotonic() + TRACEBACK_GRACE
-        fresh = traceback()
-        while fresh is None and time.monotonic() < deadline:
+        def complete(text: str) -> bool:
+            """A traceback whose last line is its exception line (neither indented nor the
+            ``Traceback (most recent call last):`` header itself)."""
+            lines = text.rstrip().splitlines()
+            return ("Traceback" in text and bool(lines) and lines[-1][:1] != " "
+                    and not lines[-1].startswith("Traceback ("))
+
+        # A dying thread prints its traceback just after its connection closed: wait a moment
+        # for it to start, and once it has started, (bounded) until its exception line is out.
+        start = time.monotonic()
+        fresh = printed()
+        while not complete(fresh):
+            limit = TRACEBACK_COMPLETION if "Traceback" in fresh else TRACEBACK_GRACE
+            if time.monotonic() - start >= limit:
+                break
             time.sleep(0.01)  # polls the captured stderr, a real condition; bounded
-            fresh = traceback()
-        if fresh is None:
+            fresh = printed()
+        if not complete(fresh):
             return verdict
         tail = "\n".join(fresh.rstrip().splitlines()[-12:])
         evidence = replace(verdict.evidence, details=(

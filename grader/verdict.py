@@ -91,6 +91,9 @@ class Verdict:
     transcript: tuple[str, ...] = ()
     #: True when a grader fault (an error, or a skip caused by one) excuses the probe.
     excused: bool = False
+    #: True for a probe the assignment marks ``hidden``: it counts, but student-facing
+    #: reports show it only through :func:`grader.report.visibility.student_view`.
+    hidden: bool = False
 
     @property
     def advice(self) -> bool:

@@ -143,6 +143,7 @@ class Plan:
     jobs: int
     resume: bool
     shard: tuple[int, int] | None
+    wide: bool = False
 
     @property
     def assignment(self) -> Assignment:
@@ -172,7 +173,7 @@ def _verdict(config: ProbeConfig, outcome: Outcome, reason: str, **kw: Any) -> V
     return Verdict(probe_id=config.id, category=config.category,
                    name=config.spec.name.split("/", 1)[1], outcome=outcome, tier=config.tier,
                    weight=config.weight, time=0.0, requirement=config.requirement,
-                   reason=reason, **kw)
+                   reason=reason, hidden=config.hidden, **kw)
 
 
 def synthetic_result(plan: Plan, configs: list[ProbeConfig], entry: Entry, runner: str, *,
@@ -298,7 +299,7 @@ class Batch:
             "fingerprint": fingerprint, "options_digest": self.plan.options_digest,
             "note": note,
         }
-        write_atomic(junit_path, junit_report.render([result]))
+        write_atomic(junit_path, junit_report.render([result], student=entry.student))
         write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False))
         return gradebook.row_from_report(data)
 
@@ -435,7 +436,7 @@ class Batch:
         title = f"{plan.assignment.title} — batch summary"
         summary = gradebook.write_aggregates(
             plan.outputs, rows, junit_text=gradebook.combine_junit(junit_files),
-            manifest=manifest, title=title)
+            manifest=manifest, title=title, wide=plan.wide)
         self.console.print()
         for line in gradebook.summary_lines(summary):
             self.console.print(line, markup=False, highlight=False)
@@ -526,7 +527,8 @@ def plan_batch(args: argparse.Namespace, console: Console) -> Plan:
         ids_digest=_digest(sorted(e.student for e in entries)),
         record=options_record(config),
         outputs=gradebook.Outputs(out=out, shard=shard),
-        jobs=args.jobs or len(os.sched_getaffinity(0)), resume=args.resume, shard=shard)
+        jobs=args.jobs or len(os.sched_getaffinity(0)), resume=args.resume, shard=shard,
+        wide=args.wide)
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
@@ -556,7 +558,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
 def cmd_merge(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade merge OUT...``: join shard outputs into one gradebook and one JUnit file."""
     outputs = gradebook.Outputs(out=Path(args.out).resolve())
-    rows, summary = gradebook.merge([Path(p) for p in args.inputs], outputs)
+    rows, summary = gradebook.merge([Path(p) for p in args.inputs], outputs, wide=args.wide)
     for line in gradebook.summary_lines(summary):
         console.print(line, markup=False, highlight=False)
     console.print(f"merged {len(rows)} rows; gradebook: {outputs.gradebook}; "
@@ -586,6 +588,8 @@ def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                          help="grade only submissions without a complete report in --out")
     p_batch.add_argument("--shard", metavar="I/N",
                          help="grade only slice I of N (join the slices with 'sockgrade merge')")
+    p_batch.add_argument("--wide", action="store_true",
+                         help="gradebook.csv gets a column per probe (its outcome)")
     add_grading_options(p_batch)
 
     p_merge = sub.add_parser("merge", help="join 'batch --shard' outputs into one gradebook")
@@ -593,3 +597,5 @@ def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                          help="output folders (or batch.shard-I-of-N.json files) of the shards")
     p_merge.add_argument("--out", default=DEFAULT_OUT,
                          help=f"folder for the merged files (default: ./{DEFAULT_OUT})")
+    p_merge.add_argument("--wide", action="store_true",
+                         help="gradebook.csv gets a column per probe (its outcome)")

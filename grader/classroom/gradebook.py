@@ -46,7 +46,10 @@ class Row:
     probes; ``status`` is "passed", "failed" or "error"; ``note`` explains
     rows that were not graded normally (nothing to run, a grader fault);
     ``failed_probes`` lists ``category/name`` of failed probes; ``report``
-    is the file stem of the student's reports.
+    is the file stem of the student's reports; ``probes`` pairs each probe's
+    ``category/name`` with its outcome ("passed", "failed", "error",
+    "skipped", or "advice" for a failed informational probe), in run order
+    (the ``--wide`` columns).
     """
 
     student: str
@@ -63,6 +66,7 @@ class Row:
     note: str
     failed_probes: tuple[str, ...]
     report: str
+    probes: tuple[tuple[str, str], ...] = ()
 
     def csv_values(self) -> list[str]:
         """The row's cells in :data:`COLUMNS` order."""
@@ -88,13 +92,18 @@ def row_from_report(data: Mapping[str, Any]) -> Row:
                passed=int(counts["passed"]), failed=int(counts["failed"]),
                errors=int(counts["error"]), skipped=int(counts["skipped"]),
                status=str(data["status"]), note=str(batch.get("note", "")),
-               failed_probes=failed, report=str(batch["report"]))
+               failed_probes=failed, report=str(batch["report"]),
+               probes=tuple((f"{p['category']}/{p['name']}",
+                             "advice" if p["outcome"] == "failed"
+                             and p.get("tier") == "informational" else str(p["outcome"]))
+                            for p in data["probes"]))
 
 
 def row_to_dict(row: Row) -> dict[str, Any]:
     """JSON-ready mapping of a row (for the manifest)."""
     out = asdict(row)
     out["failed_probes"] = list(row.failed_probes)
+    out["probes"] = [list(pair) for pair in row.probes]
     return out
 
 
@@ -102,16 +111,35 @@ def row_from_dict(data: Mapping[str, Any]) -> Row:
     """Inverse of :func:`row_to_dict`."""
     values = dict(data)
     values["failed_probes"] = tuple(values.get("failed_probes", ()))
+    values["probes"] = tuple((str(name), str(outcome))
+                             for name, outcome in values.get("probes", ()))
     return Row(**values)
 
 
-def gradebook_csv(rows: Iterable[Row]) -> str:
-    """The gradebook as CSV text (header, then rows sorted by student)."""
+def probe_columns(rows: Iterable[Row]) -> list[str]:
+    """The ``--wide`` columns: every probe's ``category/name``, in run order (first seen)."""
+    seen: dict[str, None] = {}
+    for row in sorted(rows, key=lambda r: -len(r.probes)):  # the fullest run sets the order
+        for name, _ in row.probes:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def gradebook_csv(rows: Iterable[Row], *, wide: bool = False) -> str:
+    """The gradebook as CSV text (header, then rows sorted by student).
+
+    ``wide`` adds a column per probe (:func:`probe_columns`) holding its outcome
+    for that student, empty when the probe did not run for them.  Hidden
+    probes appear under their real names: the gradebook is the teacher's.
+    """
+    rows = sorted(rows, key=lambda r: r.student)
+    extra = probe_columns(rows) if wide else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in sorted(rows, key=lambda r: r.student):
-        writer.writerow(row.csv_values())
+    writer.writerow([*COLUMNS, *extra])
+    for row in rows:
+        outcomes = dict(row.probes)
+        writer.writerow([*row.csv_values(), *(outcomes.get(name, "") for name in extra)])
     return buffer.getvalue()
 
 
@@ -296,10 +324,12 @@ class Outputs:
 
 
 def write_aggregates(outputs: Outputs, rows: Sequence[Row], *, junit_text: str,
-                     manifest: Mapping[str, Any], title: str) -> dict[str, Any]:
-    """Write gradebook, combined JUnit, summary and manifest (the manifest last); the summary."""
+                     manifest: Mapping[str, Any], title: str,
+                     wide: bool = False) -> dict[str, Any]:
+    """Write gradebook (``wide``: a column per probe), combined JUnit, summary and manifest
+    (the manifest last); returns the summary."""
     summary = summarize(rows)
-    write_atomic(outputs.gradebook, gradebook_csv(rows))
+    write_atomic(outputs.gradebook, gradebook_csv(rows, wide=wide))
     write_atomic(outputs.junit, junit_text)
     write_atomic(outputs.summary_json, json.dumps(summary, indent=2, ensure_ascii=False))
     write_atomic(outputs.summary_md, summary_markdown(summary, title=title))
@@ -338,11 +368,13 @@ def _load_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def merge(inputs: Sequence[Path], outputs: Outputs) -> tuple[list[Row], dict[str, Any]]:
+def merge(inputs: Sequence[Path], outputs: Outputs, *,
+          wide: bool = False) -> tuple[list[Row], dict[str, Any]]:
     """Join the shards found in ``inputs`` (folders or manifest files) into ``outputs``.
 
-    Checks that all shards come from one batch (same assignment, options and
-    submissions), that each of 1..N is there exactly once, and that no
+    ``wide``: the gradebook gets a column per probe.  Checks that all shards
+    come from one batch (same assignment, options and submissions), that each
+    of 1..N is there exactly once, and that no
     student appears twice; raises :class:`UsageError` naming the problem.
     Returns the merged rows and summary.
     """
@@ -394,5 +426,6 @@ def merge(inputs: Sequence[Path], outputs: Outputs) -> tuple[list[Row], dict[str
     manifest["shard"] = None
     manifest["merged_from"] = [str(p) for p, _ in loaded]
     summary = write_aggregates(outputs, rows, junit_text=combine_junit(junit_files),
-                               manifest=manifest, title=f"{first['title']} — batch summary")
+                               manifest=manifest, title=f"{first['title']} — batch summary",
+                               wide=wide)
     return sorted(rows, key=lambda r: r.student), summary

@@ -10,7 +10,7 @@ version).  Shape::
      "counts": {"passed": int, "failed": int, "error": int, "skipped": int,
                 "advice": int},   # advice: failed informational probes, not in "failed"
      "probes": [{"id", "category", "name", "outcome", "tier", "weight",
-                 "time", "requirement", "reason", "hint", "excused",
+                 "time", "requirement", "reason", "hint", "excused", "hidden",
                  "evidence": {"sent", "expected", "actual", "first_difference",
                               "transport", "details"}, "transcript": [str]}],
      "output": {"stdout": str, "stderr": str, "stdout_bytes": int, "stderr_bytes": int}}
@@ -59,6 +59,7 @@ def to_dict(result: GradeResult) -> dict[str, Any]:
                 "reason": v.reason,
                 "hint": v.hint,
                 "excused": v.excused,
+                "hidden": v.hidden,
                 "evidence": {k: list(val) if isinstance(val, tuple) else val
                              for k, val in asdict(v.evidence).items()},
                 "transcript": list(v.transcript),

@@ -4,7 +4,10 @@ Theory of operation: written with junit-xml, in the common subset of the
 JUnit dialects (validated against junit-10.xsd in the tests).  A failed
 verdict is ``<failure>`` (the submission's fault), an error is ``<error>``
 (the grader's), a skip is ``<skipped>`` with its reason.  ``classname`` is
-``<assignment>.<category>``; ``name`` is the probe's name.  The failure's
+``<assignment>.<category>``, or ``<student>.<assignment>.<category>`` in a
+batch's reports (dots in the student id become ``_``), so viewers that group
+by classname keep each student's cases apart in the combined file;
+``name`` is the probe's name.  The failure's
 ``message`` attribute is the one-line reason; its text is the evidence and
 the hint.  The submission's captured output goes to the suite's
 ``<system-out>``/``<system-err>``, cleaned of characters XML 1.0 forbids.
@@ -32,8 +35,15 @@ def _body(verdict: Verdict) -> str:
     return clean("\n".join(lines), limit=OUTPUT_LIMIT)
 
 
-def suite(result: GradeResult) -> TestSuite:
-    """The ``<testsuite>`` for one result (suite name: ``<assignment>:<submission>``)."""
+def classname(result: GradeResult, verdict: Verdict, student: str | None = None) -> str:
+    """``[<student>.]<assignment>.<category>`` (dots in ``student`` become ``_``)."""
+    prefix = "" if student is None else clean(student, limit=200).replace(".", "_") + "."
+    return f"{prefix}{result.assignment_id}.{verdict.category}"
+
+
+def suite(result: GradeResult, student: str | None = None) -> TestSuite:
+    """The ``<testsuite>`` for one result (suite name: ``<assignment>:<submission>``);
+    ``student`` (batch reports) prefixes every classname."""
     cases = []
     seen: set[str] = set()
     for verdict in result.verdicts:
@@ -41,7 +51,7 @@ def suite(result: GradeResult) -> TestSuite:
         seen.add(name)
         case = TestCase(
             name=name,
-            classname=f"{result.assignment_id}.{verdict.category}",
+            classname=classname(result, verdict, student),
             elapsed_sec=round(verdict.time, 6),
             stdout=clean("\n".join(verdict.transcript), limit=OUTPUT_LIMIT) or None,
         )
@@ -77,6 +87,8 @@ def suite(result: GradeResult) -> TestSuite:
     )
 
 
-def render(results: Sequence[GradeResult]) -> str:
-    """The JUnit XML document for ``results`` (one ``<testsuites>`` root)."""
-    return str(to_xml_report_string([suite(r) for r in results], prettyprint=True, encoding="utf-8"))
+def render(results: Sequence[GradeResult], *, student: str | None = None) -> str:
+    """The JUnit XML document for ``results`` (one ``<testsuites>`` root); ``student``
+    prefixes every classname (a batch's per-student report)."""
+    return str(to_xml_report_string([suite(r, student) for r in results], prettyprint=True,
+                                    encoding="utf-8"))

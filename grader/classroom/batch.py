@@ -22,11 +22,29 @@ options from the same files.  At the end the gradebook CSV, the combined
 JUnit file, the summary and the manifest are written (:mod:`grader.classroom.gradebook`).
 Exit status: 0 when the batch completed, whatever the students scored; 2
 for a usage or grader-level error.
+
+Faults during a batch (docs: README, "Grading a class"):
+
+* the grader killed outright (SIGKILL, OOM killer, power loss): every
+  report on disk is whole (atomic writes, JSON last), so ``--resume`` grades
+  exactly the students without one; a watchdog process
+  (:mod:`grader.launch.watchdog`) kills the killed run's local programs the
+  moment it dies, and the next batch sweeps its cgroups, staging copies and
+  (Docker) containers;
+* the output folder full (ENOSPC) or read-only: the batch stops at the first
+  report it cannot write (a read-only folder before grading anything) with
+  one line naming the cause and the path, exit status 2; finished reports
+  are kept for ``--resume``;
+* the Docker engine unreachable: a grading that did not pass while the engine
+  does not answer, and every submission after it, become ``error`` rows
+  (never counted, regraded by ``--resume``); the gradebook and summary are
+  written, then one line names the cause, exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -57,8 +75,10 @@ from grader.assignment import Assignment, ProbeConfig, load
 from grader.classroom import gradebook, staging
 from grader.classroom.exports import Entry, discover
 from grader.errors import GraderError, UsageError
+from grader.launch import cgroup
 from grader.launch.base import Launcher, Output
 from grader.launch.tracked import TrackedLauncher
+from grader.launch.watchdog import Watchdog
 from grader.report import jsonreport
 from grader.report import junit as junit_report
 from grader.report.files import write_atomic
@@ -229,6 +249,8 @@ class Batch:
         self._active: set[TrackedLauncher] = set()
         self._lock = threading.Lock()
         self._stage_root: Path | None = None
+        #: Why the Docker engine stopped answering, once it has (the rest are error rows).
+        self.engine_down: str | None = None
         probe = Submission(label="-", folder=plan.folder, entry=plan.assignment.entry,
                            command=None)
         self.configs = Runner(plan.assignment, probe, launcher, plan.options).selected()
@@ -242,7 +264,7 @@ class Batch:
             data = json.loads(json_path.read_text(encoding="utf-8"))
             batch = data["batch"]
             if (data.get("format") != jsonreport.FORMAT or batch.get("format") != ENTRY_FORMAT
-                    or batch.get("student") != entry.student
+                    or batch.get("retry") or batch.get("student") != entry.student
                     or batch.get("options_digest") != self.plan.options_digest
                     or batch.get("fingerprint") != fingerprint or not junit_path.is_file()):
                 return None
@@ -259,6 +281,8 @@ class Batch:
         if self.cancel.is_set():
             return None
         assert self._stage_root is not None
+        if self.engine_down is not None:
+            return self._not_graded(entry, fingerprint), 0.0
         tracked = TrackedLauncher(self.launcher)
         with self._lock:
             self._active.add(tracked)
@@ -287,10 +311,30 @@ class Batch:
             staging.remove(work)
         if tracked.aborted:
             return None
+        if result.status != "passed" and self._engine_lost():
+            return self._not_graded(entry, fingerprint), result.duration
         return self._write(entry, fingerprint, result, _note(result, extra_note)), result.duration
 
+    def _engine_lost(self) -> bool:
+        """True when the runner's engine (Docker) no longer answers; remembers why."""
+        if self.engine_down is not None:
+            return True
+        check = getattr(self.launcher, "engine_problem", None)
+        problem = check() if check is not None else None
+        if problem is not None:
+            with self._lock:
+                self.engine_down = self.engine_down or problem
+        return problem is not None
+
+    def _not_graded(self, entry: Entry, fingerprint: str) -> gradebook.Row:
+        """The error row of a submission the engine's outage kept from being graded."""
+        crash = f"not graded: {self.engine_down}"
+        result = synthetic_result(self.plan, self.configs, entry, self.launcher.name,
+                                  crash=crash)
+        return self._write(entry, fingerprint, result, f"grader error: {crash}", retry=True)
+
     def _write(self, entry: Entry, fingerprint: str, result: GradeResult,
-               note: str) -> gradebook.Row:
+               note: str, *, retry: bool = False) -> gradebook.Row:
         json_path, junit_path = self.plan.report_paths(entry)
         data = jsonreport.to_dict(result)
         data["batch"] = {
@@ -299,6 +343,8 @@ class Batch:
             "fingerprint": fingerprint, "options_digest": self.plan.options_digest,
             "note": note,
         }
+        if retry:  # a grader fault of the whole batch: --resume grades it again
+            data["batch"]["retry"] = True
         write_atomic(junit_path, junit_report.render([result], student=entry.student))
         write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False))
         return gradebook.row_from_report(data)
@@ -313,13 +359,44 @@ class Batch:
     # -- the whole batch
 
     def run(self) -> int:
-        """Grade the plan; returns the exit status (0, or 130/143 when interrupted)."""
+        """Grade the plan; returns the exit status (0, or 130/143 when interrupted).
+
+        Raises GraderError (one line) when the reports cannot be written (disk
+        full, read-only folder) or the Docker engine stopped answering.
+        """
         plan = self.plan
-        (plan.outputs.out / STUDENTS).mkdir(parents=True, exist_ok=True)
-        for old in plan.outputs.all():
-            old.unlink(missing_ok=True)
-        fingerprints = {e.student: staging.fingerprint(e) for e in plan.entries}
         rows: dict[str, gradebook.Row] = {}
+        try:
+            (plan.outputs.out / STUDENTS).mkdir(parents=True, exist_ok=True)
+            probe = plan.outputs.out / STUDENTS / f".sockgrade-write-test-{os.getpid()}"
+            write_atomic(probe, "")  # a read-only folder: say so before grading anyone
+            probe.unlink()
+            for old in plan.outputs.all():
+                old.unlink(missing_ok=True)
+            status = self._run(rows)
+        except OSError as exc:
+            raise self._unwritable(exc, rows) from None
+        if self.engine_down is not None:
+            errors = sum(1 for r in rows.values() if r.status == "error")
+            raise GraderError(
+                f"{self.engine_down}: {errors} submission(s) are error rows (not graded, never "
+                f"counted); run the same command with --resume once the engine answers "
+                f"('sockgrade cleanup' removes the containers it kept)")
+        return status
+
+    def _unwritable(self, exc: OSError, rows: dict[str, gradebook.Row]) -> GraderError:
+        """The one line for a report that could not be written (ENOSPC, EROFS, EACCES)."""
+        where = f" ({exc.filename})" if exc.filename else ""
+        kept = sum(1 for e in self.plan.entries if self.plan.report_paths(e)[0].is_file())
+        return GraderError(
+            f"cannot write the reports in {self.plan.outputs.out}: "
+            f"{(exc.strerror or str(exc)).lower()}{where}; the batch stopped, {kept} finished "
+            f"report(s) are kept: make room or make the folder writable, then run the same "
+            f"command with --resume")
+
+    def _run(self, rows: dict[str, gradebook.Row]) -> int:
+        plan = self.plan
+        fingerprints = {e.student: staging.fingerprint(e) for e in plan.entries}
         todo: list[Entry] = []
         stale = 0
         for entry in plan.entries:
@@ -327,6 +404,9 @@ class Batch:
             if row is None:
                 if plan.resume:
                     stale += plan.report_paths(entry)[0].exists()
+                    for path in plan.report_paths(entry):  # a killed run's half-written copies
+                        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+                            tmp.unlink(missing_ok=True)
                 else:
                     for path in plan.report_paths(entry):
                         path.unlink(missing_ok=True)
@@ -340,11 +420,14 @@ class Batch:
         started = time.monotonic()
         started_at = datetime.now(UTC)
         staging.sweep_roots()
+        cgroup.sweep()  # the programs of a grader killed outright, if its watchdog missed any
         self._stage_root = staging.make_root()
+        watchdog = Watchdog.start()
         try:
             with interrupts.handled():
                 status = self._pool(todo, fingerprints, rows)
         finally:
+            watchdog.close()  # the programs are stopped: nothing for it to sweep
             shutil.rmtree(self._stage_root, ignore_errors=True)
         if status:
             left = len(plan.entries) - len(rows)
@@ -432,6 +515,7 @@ class Batch:
                                                       "count": plan.shard[1]},
             "started": started_at.isoformat(timespec="seconds"), "wall_seconds": round(wall, 2),
             "jobs": plan.jobs, "graded": graded, "resumed": len(rows) - graded,
+            "engine_unreachable": self.engine_down,
         }
         title = f"{plan.assignment.title} — batch summary"
         summary = gradebook.write_aggregates(
@@ -547,10 +631,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{plan.assignment.id}: {len(plan.entries)} submission(s) from "
                       f"{plan.folder}{where}; runner {launcher.name}, {plan.jobs} job(s); "
                       f"reports in {plan.outputs.out}", markup=False, highlight=False, style="dim")
-        try:
-            return Batch(plan, launcher, console).run()
-        except OSError as exc:
-            raise GraderError(f"cannot write the reports: {exc}") from None
+        return Batch(plan, launcher, console).run()
     finally:
         launcher.close()
 

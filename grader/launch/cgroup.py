@@ -144,8 +144,9 @@ class PidsCgroup:
                 time.sleep(0.01)  # polls the real condition: the group emptying
 
 
-def sweep(*, everything: bool = False) -> int:
-    """Kill and remove the groups of graders that are gone (``everything``: all groups).
+def sweep(*, everything: bool = False, owner: int | None = None) -> int:
+    """Kill and remove the groups of graders that are gone (``everything``: all groups;
+    ``owner``: only the groups of that grader PID, alive or not).
 
     Returns how many groups were removed.
     """
@@ -157,8 +158,11 @@ def sweep(*, everything: bool = False) -> int:
     for path in base.iterdir():
         if not path.is_dir():
             continue
-        owner = path.name.split("-", 1)[0]
-        if not everything and owner.isdigit() and psutil.pid_exists(int(owner)):
+        made_by = path.name.split("-", 1)[0]
+        if owner is not None:
+            if made_by != str(owner):
+                continue
+        elif not everything and made_by.isdigit() and psutil.pid_exists(int(made_by)):
             continue
         group = PidsCgroup(path, version)
         group.kill_all(timeout=2.0)

@@ -302,6 +302,17 @@ class DockerLauncher:
             with contextlib.suppress(Exception):
                 self._client.close()
 
+    def engine_problem(self) -> str | None:
+        """None while the engine answers a ping; else why not, in one line (a batch turns the
+        submissions it could not grade into error rows, never failures)."""
+        try:
+            self._client.ping()
+        except Exception as exc:  # requests' connection errors are not DockerExceptions
+            where = os.environ.get("DOCKER_HOST") or str(self._client.api.base_url)
+            why = " ".join(str(exc).split())[:160]
+            return f"the Docker engine ({where}) became unreachable: {why}"
+        return None
+
     # For DockerProgram and the tests.
     @property
     def client(self) -> Any:
@@ -735,6 +746,8 @@ class DockerProgram:
                     if "in progress" not in str(exc):
                         break
                     time.sleep(0.05)  # retry a real condition: the engine's own removal
+                except OSError:  # the engine is unreachable: 'sockgrade cleanup' removes it
+                    break
         if self._demux is not None:
             self._demux.join(1.0)  # the engine ends the stream once the container is gone
         self._close_socket()

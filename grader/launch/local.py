@@ -45,6 +45,7 @@ from grader.launch import netns
 from grader.launch.base import LaunchSpec, Limits, Output
 from grader.launch.capture import CappedCapture
 from grader.launch.cgroup import PidsCgroup
+from grader.launch.watchdog import GRADER_VAR
 
 TOKEN_VAR = "SOCKGRADE_RUN_TOKEN"
 
@@ -79,6 +80,7 @@ class LocalProgram:
         env = dict(os.environ)
         env.update(spec.env)
         env[TOKEN_VAR] = self.token
+        env[GRADER_VAR] = str(os.getpid())  # the watchdog's mark (grader.launch.watchdog)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
         self._cgroup = PidsCgroup.create(f"{os.getpid()}-{self.token[:16]}",

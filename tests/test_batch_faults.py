@@ -28,6 +28,7 @@ from helpers import BUGS
 from test_batch import _leftovers, _sockgrade, _wait_for, manifest
 
 from grader.classroom.gradebook import read_gradebook
+from grader.launch import leftovers
 
 IMAGE = "sockgrade/debian-python:bookworm"
 SLOW = BUGS / "tcp-echo-server" / "never_replies.py"  # each takes reply timeouts
@@ -185,7 +186,7 @@ def test_output_folder_fault_mid_batch_is_one_line_and_keeps_finished_reports(
         why = "no space left on device" if fault == "disk full" else "read-only file system"
         assert stderr.startswith(f"sockgrade: grader error: cannot write the reports in {out}: "
                                  f"{why}"), stderr
-        assert "1 finished report(s) are kept" in stderr and "--resume" in stderr
+        assert "its 1 finished report(s) are kept" in stderr and "--resume" in stderr
         # the finished reports are kept, whole; nothing half-written beside them
         assert {p.name: p.read_bytes() for p in (out / "students").iterdir()} == finished
         assert json.loads(finished["a-first.json"])["status"] == "passed"
@@ -205,7 +206,7 @@ def test_read_only_output_folder_is_one_line_before_grading(
                      str(disk / "out"), *QUICK_ARGS]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "read-only file system" in captured.err, captured.err
-    assert "0 finished report(s) are kept" in captured.err
+    assert "its 0 finished report(s) are kept" in captured.err
     assert "a-first" not in captured.out  # nobody was graded into a report that cannot be kept
 
 
@@ -266,6 +267,18 @@ class EngineProxy:
             conn.close()
 
 
+def _running_containers(owner: str) -> list[str]:
+    """Names of the running containers of the grader ``owner``, asked of the real engine."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        return [c.name for c in client.containers.list(
+            filters={"label": f"{leftovers.OWNER_LABEL}={owner}", "status": "running"})]
+    finally:
+        client.close()
+
+
 def _sweep_dead_graders() -> None:
     """Remove what a grader that lost its engine left on the real one (as 'sockgrade cleanup')."""
     import docker
@@ -293,7 +306,10 @@ def test_engine_unreachable_mid_batch_gives_error_rows_and_says_so(tmp_path: Pat
         assert _wait_for(lambda: first.exists() or proc.poll() is not None, 120), \
             "the first report never appeared"
         assert proc.poll() is None, proc.communicate()
-        proxy.close()  # mid-batch: slow0 is being graded, slow1 and slow2 wait
+        owner = leftovers.owner_id(proc.pid)
+        assert _wait_for(lambda: _running_containers(owner) or proc.poll() is not None, 60), \
+            "slow0's container never ran"
+        proxy.close()  # mid-batch: slow0 is being graded (its server runs), slow1 and slow2 wait
         stdout, stderr = proc.communicate(timeout=180)
     finally:
         proxy.close()

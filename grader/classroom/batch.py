@@ -44,6 +44,7 @@ Faults during a batch (docs: README, "Grading a class"):
 from __future__ import annotations
 
 import argparse
+import errno
 import glob
 import hashlib
 import json
@@ -345,8 +346,15 @@ class Batch:
         }
         if retry:  # a grader fault of the whole batch: --resume grades it again
             data["batch"]["retry"] = True
-        write_atomic(junit_path, junit_report.render([result], student=entry.student))
-        write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False))
+        try:
+            write_atomic(junit_path, junit_report.render([result], student=entry.student))
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(junit_path)) from None
+        try:
+            write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False))
+        except OSError as exc:
+            junit_path.unlink(missing_ok=True)  # no half of a report: --resume grades it again
+            raise OSError(exc.errno, exc.strerror, str(json_path)) from None
         return gradebook.row_from_report(data)
 
     def abort_all(self) -> None:
@@ -369,8 +377,11 @@ class Batch:
         try:
             (plan.outputs.out / STUDENTS).mkdir(parents=True, exist_ok=True)
             probe = plan.outputs.out / STUDENTS / f".sockgrade-write-test-{os.getpid()}"
-            write_atomic(probe, "")  # a read-only folder: say so before grading anyone
-            probe.unlink()
+            try:
+                write_atomic(probe, "")  # a read-only folder: say so before grading anyone
+                probe.unlink()
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(probe.parent)) from None
             for old in plan.outputs.all():
                 old.unlink(missing_ok=True)
             status = self._run(rows)
@@ -386,13 +397,14 @@ class Batch:
 
     def _unwritable(self, exc: OSError, rows: dict[str, gradebook.Row]) -> GraderError:
         """The one line for a report that could not be written (ENOSPC, EROFS, EACCES)."""
-        where = f" ({exc.filename})" if exc.filename else ""
+        where = f" (writing {exc.filename})" if exc.filename else ""
         kept = sum(1 for e in self.plan.entries if self.plan.report_paths(e)[0].is_file())
+        fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else \
+            "make the folder writable"
         return GraderError(
             f"cannot write the reports in {self.plan.outputs.out}: "
-            f"{(exc.strerror or str(exc)).lower()}{where}; the batch stopped, {kept} finished "
-            f"report(s) are kept: make room or make the folder writable, then run the same "
-            f"command with --resume")
+            f"{(exc.strerror or str(exc)).lower()}{where}; the batch stopped and its "
+            f"{kept} finished report(s) are kept: {fix}, then run the same command with --resume")
 
     def _run(self, rows: dict[str, gradebook.Row]) -> int:
         plan = self.plan

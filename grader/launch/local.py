@@ -11,6 +11,9 @@ Every process inherits a unique token in its environment.  Stopping sends
 SIGKILL to the process group, to every descendant, and to any process still
 carrying the token (a child that called ``setsid`` or outlived its parent),
 repeating until none is left: nothing the submission spawned survives.
+Every process also carries the grader's PID (``SOCKGRADE_GRADER``), by which
+a batch's watchdog (:mod:`grader.launch.watchdog`) kills them should the
+grader itself be killed.
 
 The kernel does not enforce ``RLIMIT_NPROC`` for root, so when the grader
 may write the cgroup file system (it runs as root) each program also gets

@@ -295,7 +295,7 @@ def _sweep_dead_graders() -> None:
 @pytest.mark.docker
 def test_engine_unreachable_mid_batch_gives_error_rows_and_says_so(tmp_path: Path) -> None:
     students = _class(tmp_path / "subs", slow=3)
-    scratch, env = _scratch(tmp_path)
+    _scratch_dir, env = _scratch(tmp_path)
     proxy = EngineProxy(tmp_path / "engine.sock")
     out = tmp_path / "out"
     args = ("batch", "tcp-echo-server", tmp_path / "subs", "--out", out, "--jobs", "1",

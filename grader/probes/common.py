@@ -10,9 +10,12 @@ condition of the program (its sockets, its fd count) until a deadline.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from grader.context import ProbeContext
@@ -140,3 +143,14 @@ def check_echo(ctx: ProbeContext, conn: Conn, message: bytes, *, what: str = "ec
             )
         return
     judge_echo(message, result, what=what)
+
+
+def file_digest(path: Path) -> tuple[int, str] | None:
+    """``(size in bytes, SHA-256 hex)`` of the file at ``path``, or None when it cannot be read
+    (not there yet, or not a file): how the transfer labs compare a stored file with what was
+    sent (docs/labs.md §10, §13)."""
+    try:
+        with path.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None

@@ -31,7 +31,7 @@ from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset, Timeout
 from grader.net import Conn, ReadResult
 from grader.probes import generic
-from grader.probes.common import printable, register_startup, wait_for
+from grader.probes.common import file_digest, printable, register_startup, wait_for
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -136,23 +136,15 @@ def _no_reply(ctx: ProbeContext, what: str, result: ReadResult, sent: Event) -> 
         transport=f"send: {sent.describe()}; read: {end.describe()}"))
 
 
-def _digest(path: Path) -> tuple[int, str] | None:
-    try:
-        with path.open("rb") as handle:
-            return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
-
-
 def check_stored(ctx: ProbeContext, name: str, content: bytes, *, what: str) -> None:
     """Require ``folder/name`` to hold exactly ``content`` (size and SHA-256) before the deadline."""
     path = folder(ctx) / name
     want = (len(content), hashlib.sha256(content).hexdigest())
-    got = wait_for(lambda: True if _digest(path) == want else None, deadline=ctx.reply_deadline())
+    got = wait_for(lambda: True if file_digest(path) == want else None, deadline=ctx.reply_deadline())
     if got:
         ctx.log(f"{name!r} stored: {want[0]} bytes, sha256 {want[1][:16]}...")
         return
-    found = _digest(path)
+    found = file_digest(path)
     listing = sorted(tree(folder(ctx)))
     shown = ", ".join(repr(p) for p in listing[:12]) + (" ..." if len(listing) > 12 else "")
     if found is None:

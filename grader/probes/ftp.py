@@ -42,7 +42,7 @@ from grader.context import ProbeContext
 from grader.events import Closed
 from grader.net import Conn
 from grader.probes import generic, queues
-from grader.probes.common import register_startup, wait_for
+from grader.probes.common import file_digest, register_startup, wait_for
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -413,14 +413,6 @@ def expect_pwd(client: Client, want: str, *, what: str) -> None:
         )
 
 
-def _digest(path: Path) -> tuple[int, str] | None:
-    try:
-        with path.open("rb") as handle:
-            return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
-
-
 def tree(root: Path) -> set[str]:
     """Every path under ``root``, relative and '/'-separated; symlinks not followed."""
     found: set[str] = set()
@@ -433,11 +425,11 @@ def tree(root: Path) -> set[str]:
 def check_stored(client: Client, path: Path, content: bytes, *, what: str) -> None:
     """Require ``path`` to hold exactly ``content`` (size and SHA-256) before the deadline."""
     want = (len(content), hashlib.sha256(content).hexdigest())
-    if wait_for(lambda: True if _digest(path) == want else None,
+    if wait_for(lambda: True if file_digest(path) == want else None,
                 deadline=client.ctx.reply_deadline()):
         client.ctx.log(f"{path.name} stored: {want[0]} bytes, sha256 {want[1][:16]}...")
         return
-    found = _digest(path)
+    found = file_digest(path)
     listing = ", ".join(sorted(tree(folder(client.ctx)))[:12]) or "nothing"
     raise ProbeFailed(
         f"{what}: the server replied 226 but {path.relative_to(folder(client.ctx))!r} "

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from grader.context import ProbeContext
 from grader.events import Closed
-from grader.net import Conn
+from grader.net import Conn, reset_or_raise
 from grader.probes import generic, queues
 from grader.probes.common import file_digest, register_startup, wait_for
 from grader.probes.registry import REGISTRY, Param
@@ -226,6 +226,7 @@ class Client(ftplib.FTP):
                     raise DataStalled(at, "the server stopped reading the data connection",
                                       READ_HINT) from None
                 except OSError as exc:
+                    reset_or_raise(exc)  # any other error is the grader's: the probe ends as error
                     raise DataStalled(at, f"the server closed or reset the data connection "
                                       f"before the upload ended ({exc})", READ_HINT) from None
         self.log.append(f"data: sent {len(content)} bytes, then closed")
@@ -298,6 +299,7 @@ def guard(client: Client, what: str) -> Iterator[None]:
             evidence=_evidence(client),
         ) from None
     except OSError as exc:
+        reset_or_raise(exc)  # a reset or refusal is the server's; any other error the grader's
         raise ProbeFailed(
             f"{what}: the connection failed: {exc}",
             hint="did the server crash or reset the connection? (see the stderr tail)",

@@ -304,17 +304,26 @@ def build_prairielearn(assignment: Assignment, out: Path, wheels: Path, *,
     return out
 
 
-def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
-    """``sockgrade gradescope ASSIGNMENT --out autograder.zip``."""
+def _build_bundle(args: argparse.Namespace, build: Callable[[Assignment, Path, Path], object]
+                  ) -> tuple[Assignment, Path, int]:
+    """Build wheels in a temporary folder and ``build(assignment, out, wheels)``; returns the
+    assignment, ``--out`` and the wheel count.  Raises UsageError when ``--out`` cannot be written."""
     assignment = load(args.assignment)
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="sockgrade-wheels-") as folder:
         wheels = build_wheels(Path(folder), wheel=Path(args.wheel) if args.wheel else None)
         try:
-            build_gradescope(assignment, out, Path(folder), visibility=args.hidden_visibility)
+            build(assignment, out, Path(folder))
         except OSError as exc:
             raise UsageError(f"cannot write {out}: {exc}") from None
-    console.print(f"wrote {out}: Gradescope autograder for {assignment.id} ({len(wheels)} "
+    return assignment, out, len(wheels)
+
+
+def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
+    """``sockgrade gradescope ASSIGNMENT --out autograder.zip``."""
+    assignment, out, count = _build_bundle(args, lambda a, o, w: build_gradescope(
+        a, o, w, visibility=args.hidden_visibility))
+    console.print(f"wrote {out}: Gradescope autograder for {assignment.id} ({count} "
                   f"wheels); upload it as the assignment's autograder (Ubuntu image)",
                   markup=False, highlight=False)
     return 0
@@ -322,16 +331,10 @@ def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_prairielearn(args: argparse.Namespace, console: Console) -> int:
     """``sockgrade prairielearn ASSIGNMENT --out DIR``."""
-    assignment = load(args.assignment)
-    out = Path(args.out)
-    with tempfile.TemporaryDirectory(prefix="sockgrade-wheels-") as folder:
-        wheels = build_wheels(Path(folder), wheel=Path(args.wheel) if args.wheel else None)
-        try:
-            build_prairielearn(assignment, out, Path(folder), image=args.image)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc}") from None
+    assignment, out, count = _build_bundle(args, lambda a, o, w: build_prairielearn(
+        a, o, w, image=args.image))
     console.print(f"wrote {out}/: PrairieLearn external grader for {assignment.id} "
-                  f"({len(wheels)} wheels); see {out / 'README.md'}", markup=False,
+                  f"({count} wheels); see {out / 'README.md'}", markup=False,
                   highlight=False)
     return 0
 

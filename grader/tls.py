@@ -39,9 +39,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-from cryptography import x509
-
 from grader.events import Event, Reset, Timeout
 from grader.net import Conn, reset_or_raise
 
@@ -90,6 +87,8 @@ def fingerprint(der: bytes) -> str:
 
 def describe(der: bytes) -> str:
     """A certificate in words: subject, issuer and SHA-256 fingerprint (``der``: DER bytes)."""
+    from cryptography import x509  # heavy; only a wrong certificate is described
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
@@ -102,6 +101,8 @@ def make_credentials(folder: Path) -> Credentials:
     """Make a fresh CA and a certificate for :data:`HOSTS`; write ``cert.pem``, ``key.pem`` and
     the CA's ``ca.pem`` into ``folder`` (which must exist).  Raises OSError when the files
     cannot be written."""
+    import trustme  # heavy (cryptography); only the TLS lab makes credentials
+
     ca = trustme.CA(organization_name="sockgrade throw-away CA")
     issued = ca.issue_cert(*HOSTS, organization_name="sockgrade")
     cert, key = folder / "cert.pem", folder / "key.pem"

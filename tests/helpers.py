@@ -3,13 +3,28 @@
 Every known-bug test follows one pattern: grade the program with the real
 runner and a real launcher over real sockets, then assert the exact set of
 probe names (``category/name``) that did not pass.
+
+The suite runs in parallel (pytest-xdist, ``-n`` in pyproject's addopts): a
+known-bug program is graded by whichever worker first needs it, once per
+test session, and kept (pickled) in a folder shared by the session's workers
+(:func:`graded`), so a test that looks at every bug of a lab reuses the
+gradings the per-bug tests made on other workers, and no grading runs twice.
+A file lock per grading makes a second worker wait for the first instead of
+grading again.  Repeat tests grade a reference in :data:`REPEAT_CHUNKS`
+chunks of :data:`AT_ONCE` concurrent gradings, so the workers share them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import pickle
+import tempfile
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
+from filelock import FileLock
 
 from grader.assignment import load
 from grader.launch.base import Launcher
@@ -18,6 +33,8 @@ from grader.runner import GradeResult, Runner, RunOptions
 from grader.settings import DEFAULT_SEED, reference_submission
 from grader.submission import Submission, from_command, from_path
 from grader.verdict import Outcome
+
+K = TypeVar("K", bound=Hashable)
 
 TESTS = Path(__file__).resolve().parent
 BUGS = TESTS / "bugs"
@@ -115,8 +132,82 @@ def verdict(result: GradeResult, name: str):  # type: ignore[no-untyped-def]
     raise KeyError(name)
 
 
-def grade_known_bugs(lab: str, bugs: Iterable[str], *, jobs: int = 2) -> dict[str, GradeResult]:
-    """Grade ``tests/bugs/<lab>/<bug>.py`` for every bug, ``jobs`` at a time, in the given order."""
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = {bug: pool.submit(grade, lab, BUGS / lab / f"{bug}.py") for bug in bugs}
-        return {bug: future.result() for bug, future in futures.items()}
+def grade_known_bugs(lab: str, bugs: Iterable[str]) -> Gradings[str]:
+    """The gradings of ``tests/bugs/<lab>/<bug>.py`` for every bug, by bug name, made lazily."""
+    return Gradings({bug: (lab, BUGS / lab / f"{bug}.py") for bug in bugs})
+
+
+#: Gradings made in this process, by key (each one is also in the shared folder).
+_GRADED: dict[str, GradeResult] = {}
+
+
+#: The folder the session's workers share; conftest sets it under pytest's base temp folder
+#: (removed by pytest's own retention), or a private temporary folder is made on first use.
+SHARED: list[Path] = []
+
+
+def _shared_folder() -> Path:
+    if not SHARED:
+        SHARED.append(Path(tempfile.mkdtemp(prefix="sockgrade-gradings-")))
+    SHARED[0].mkdir(parents=True, exist_ok=True)
+    return SHARED[0]
+
+
+def graded(assignment_id: str, program: Path | None = None, **options: object) -> GradeResult:
+    """``program`` (None: the reference) graded on ``assignment_id`` once per test session.
+
+    The first worker to ask grades it (holding a file lock, so another worker asking meanwhile
+    waits instead of grading it twice) and stores the pickled result where every worker of
+    the session finds it.  ``options`` are RunOptions fields, part of the key.
+    """
+    key = repr((assignment_id, str(program), sorted(options.items())))
+    if key in _GRADED:
+        return _GRADED[key]
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    folder = _shared_folder()
+    stored = folder / f"{name}.pickle"
+    with FileLock(str(folder / f"{name}.lock")):
+        if stored.exists():
+            result: GradeResult = pickle.loads(stored.read_bytes())
+        else:
+            result = grade(assignment_id, program, **options)
+            partial = stored.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(result))
+            partial.replace(stored)
+    _GRADED[key] = result
+    return result
+
+
+class Gradings(Mapping[K, GradeResult]):
+    """Gradings by key, each made (or fetched) by :func:`graded` when first looked up.
+
+    ``programs`` maps a key to (assignment id, program path or None for the reference).
+    A test of one bug grades only that bug; a test over every bug of a lab finds the
+    gradings other workers made.
+    """
+
+    def __init__(self, programs: Mapping[K, tuple[str, Path | None]]) -> None:
+        self._programs = dict(programs)
+
+    def __getitem__(self, key: K) -> GradeResult:
+        assignment_id, program = self._programs[key]
+        return graded(assignment_id, program)
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._programs)
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+
+#: A repeat test's gradings: REPEAT_CHUNKS chunks of AT_ONCE gradings run at the same time
+#: (verdicts under load), each chunk its own test item so parallel workers share them.
+AT_ONCE = 4
+REPEAT_CHUNKS = range(5)
+
+
+def grade_at_once(assignment_id: str, target: str | Path | None = None, *, times: int = AT_ONCE,
+                  **options: object) -> list[GradeResult]:
+    """``times`` gradings of the same program started together (each its own instance)."""
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(lambda _: grade(assignment_id, target, **dict(options)), range(times)))

@@ -33,7 +33,8 @@ from test_formats import validate_gradescope, validate_prairielearn
 from grader.assignment import load
 from grader.settings import reference_submission
 
-pytestmark = pytest.mark.docker
+# one worker for the module: its fixtures (a built bundle) are shared
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("test_autograder_bundles")]
 
 _REF = reference_submission(load("tcp-echo-server"))
 REFERENCE = _REF.folder / str(_REF.entry)

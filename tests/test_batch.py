@@ -30,6 +30,8 @@ from grader.cli import main
 from grader.net import free_port
 from grader.verdict import Tier
 
+pytestmark = pytest.mark.xdist_group("test_batch")  # one worker: its module fixtures are shared
+
 SCHEMA = xmlschema.XMLSchema(str(TESTS / "schemas" / "junit-10.xsd"))
 
 

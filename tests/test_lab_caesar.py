@@ -7,21 +7,21 @@ bug is graded once, up front, by a module fixture.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from helpers import (
-    BUGS,
+    REPEAT_CHUNKS,
+    Gradings,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
     grade,
+    grade_at_once,
+    grade_known_bugs,
     not_passed,
 )
 
 from grader.assignment import load
 from grader.bundle import REFERENCE_DIR
-from grader.runner import GradeResult
 from grader.verdict import Outcome
 
 LAB = "caesar-server"
@@ -80,10 +80,9 @@ SKIPPED: dict[str, set[str]] = {
 
 
 @pytest.fixture(scope="module")
-def bug_results() -> dict[str, GradeResult]:
-    with ThreadPoolExecutor(4) as pool:
-        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
-        return {bug: future.result() for bug, future in futures.items()}
+def bug_results() -> Gradings[str]:
+    """Every known-bug grading, made once per test session by whichever worker needs it first."""
+    return grade_known_bugs(LAB, KNOWN_BUGS)
 
 
 def test_reference_passes_every_probe() -> None:
@@ -94,13 +93,13 @@ def test_reference_passes_every_probe() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
-def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: Gradings[str]) -> None:
     expected, reasons = KNOWN_BUGS[bug]
     result = bug_results[bug]
     assert_known_bug(result, expected, SKIPPED.get(bug, set()), reasons)
 
 
-def test_every_probe_is_failed_by_some_known_bug(bug_results: dict[str, GradeResult]) -> None:
+def test_every_probe_is_failed_by_some_known_bug(bug_results: Gradings[str]) -> None:
     """From the gradings themselves, not from this file's expectations."""
     failed_somewhere = set().union(*(failed(result) for result in bug_results.values()))
     assert failed_somewhere == ALL
@@ -122,6 +121,8 @@ def test_a_course_with_other_strings_edits_the_assignment_not_code(tmp_path) -> 
     assert "cipher/encrypt" in not_passed(grade(str(custom), None))
 
 
-def test_reference_verdicts_repeat_20_times_under_load() -> None:
-    with ThreadPoolExecutor(4) as pool:
-        assert_all_passed_alike(list(pool.map(lambda _: grade(LAB), range(20))))
+@pytest.mark.parametrize("chunk", REPEAT_CHUNKS)
+def test_reference_verdicts_repeat_20_times_under_load(chunk: int) -> None:
+    """20 gradings of the reference in all, AT_ONCE at a time (this item is one chunk of
+    them): every verdict passed, so every run gave the same verdicts."""
+    assert_all_passed_alike(grade_at_once(LAB))

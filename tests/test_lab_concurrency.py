@@ -10,16 +10,24 @@ results.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import BUGS, assert_all_passed_alike, assert_known_bug, failed, grade, not_passed
+from helpers import (
+    BUGS,
+    REPEAT_CHUNKS,
+    Gradings,
+    assert_all_passed_alike,
+    assert_known_bug,
+    failed,
+    grade,
+    grade_at_once,
+    not_passed,
+)
 
 from grader.assignment import load
 from grader.bundle import DATA_DIR, REFERENCE_DIR
-from grader.runner import GradeResult
 from grader.verdict import Outcome
 
 LABS = ("echo-threaded-server", "echo-select-server", "echo-poll-server", "echo-threadpool-server")
@@ -136,24 +144,14 @@ def _program(name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bug_results() -> dict[tuple[str, str], GradeResult]:
-    """Every known-bug grading, run four at a time (no regrading)."""
-    with ThreadPoolExecutor(4) as pool:
-        futures = {key: pool.submit(grade, key[0], _program(key[1])) for key in KNOWN_BUGS}
-        return {key: future.result() for key, future in futures.items()}
+def bug_results() -> Gradings[tuple[str, str]]:
+    """Every known-bug grading, made once per test session by whichever worker needs it first."""
+    return Gradings({key: (key[0], _program(key[1])) for key in KNOWN_BUGS})
 
 
-@functools.cache
-def reference_runs(lab: str) -> tuple[GradeResult, ...]:
-    """20 gradings of ``lab``'s reference, four at a time (verdicts under load); cached."""
-    with ThreadPoolExecutor(4) as pool:
-        return tuple(pool.map(lambda _: grade(lab), range(20)))
-
-
-@pytest.mark.timeout(900)  # the 20 gradings are shared with the repeat test below
 @pytest.mark.parametrize("lab", LABS)
 def test_reference_passes_every_probe(lab: str) -> None:
-    result = reference_runs(lab)[0]
+    result = grade(lab)
     assert not_passed(result) == set()
     assert all(v.outcome is Outcome.PASSED for v in result.verdicts), [
         (v.probe_id, v.outcome, v.reason) for v in result.verdicts if v.outcome is not Outcome.PASSED]
@@ -161,18 +159,17 @@ def test_reference_passes_every_probe(lab: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.parametrize("chunk", REPEAT_CHUNKS)
 @pytest.mark.parametrize("lab", LABS)
-def test_reference_verdicts_repeat_20_times_under_load(lab: str) -> None:
-    results = reference_runs(lab)
-    assert len(results) == 20
-    assert_all_passed_alike(results)
+def test_reference_verdicts_repeat_20_times_under_load(lab: str, chunk: int) -> None:
+    """20 gradings of the reference in all, AT_ONCE at a time (this item is one chunk of
+    them): every verdict passed, so every run gave the same verdicts."""
+    assert_all_passed_alike(grade_at_once(lab))
 
 
-@pytest.mark.timeout(900)  # the first one waits for every known-bug grading
 @pytest.mark.parametrize("key", sorted(KNOWN_BUGS), ids=lambda k: f"{k[0]}:{k[1]}")
 def test_known_bug_fails_exactly_its_probes(
-    key: tuple[str, str], bug_results: dict[tuple[str, str], GradeResult]
+    key: tuple[str, str], bug_results: Gradings[tuple[str, str]]
 ) -> None:
     expected, reasons = KNOWN_BUGS[key]
     result = bug_results[key]
@@ -181,7 +178,7 @@ def test_known_bug_fails_exactly_its_probes(
 
 @pytest.mark.parametrize("lab", LABS)
 def test_every_new_probe_of_the_lab_is_failed_by_some_known_bug(
-        lab: str, bug_results: dict[tuple[str, str], GradeResult]) -> None:
+        lab: str, bug_results: Gradings[tuple[str, str]]) -> None:
     """From the gradings themselves, not from this file's expectations."""
     runs = {c.name for c in load(lab).probes} & NEW_PROBES
     failed_somewhere = set().union(*(failed(result) for (bug_lab, _), result in bug_results.items()

@@ -9,22 +9,23 @@ bug is graded once, up front, by a module fixture.
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from helpers import (
-    BUGS,
+    REPEAT_CHUNKS,
+    Gradings,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
     grade,
+    grade_at_once,
+    grade_known_bugs,
     not_passed,
     verdict,
 )
 
 from grader.assignment import load
-from grader.runner import GradeResult
 from grader.verdict import Outcome
 
 LAB = "file-transfer-server"
@@ -85,10 +86,9 @@ def scratch_dirs() -> set[Path]:
 
 
 @pytest.fixture(scope="module")
-def bug_results() -> dict[str, GradeResult]:
-    with ThreadPoolExecutor(4) as pool:
-        futures = {bug: pool.submit(grade, LAB, BUGS / LAB / f"{bug}.py") for bug in KNOWN_BUGS}
-        return {bug: future.result() for bug, future in futures.items()}
+def bug_results() -> Gradings[str]:
+    """Every known-bug grading, made once per test session by whichever worker needs it first."""
+    return grade_known_bugs(LAB, KNOWN_BUGS)
 
 
 def test_reference_passes_every_probe() -> None:
@@ -102,27 +102,27 @@ def test_reference_passes_every_probe() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
-def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: Gradings[str]) -> None:
     expected, reasons = KNOWN_BUGS[bug]
     result = bug_results[bug]
     assert_known_bug(result, expected, SKIPPED.get(bug, set()), reasons)
 
 
 def test_an_iterative_file_server_passes_every_required_probe(
-        bug_results: dict[str, GradeResult]) -> None:
+        bug_results: Gradings[str]) -> None:
     """Lab 10 does not require concurrency: three-uploads is advice, not a failure."""
     result = bug_results["iterative"]
     assert result.status == "passed" and result.score == result.max_score
     assert [f"{v.category}/{v.name}" for v in result.verdicts if v.advice] == [THREE]
 
 
-def test_every_probe_is_failed_by_some_known_bug(bug_results: dict[str, GradeResult]) -> None:
+def test_every_probe_is_failed_by_some_known_bug(bug_results: Gradings[str]) -> None:
     """From the gradings themselves, not from this file's expectations."""
     failed_somewhere = set().union(*(failed(result) for result in bug_results.values()))
     assert failed_somewhere == ALL
 
 
-def test_traversal_writes_stay_in_the_graders_tree(bug_results: dict[str, GradeResult]) -> None:
+def test_traversal_writes_stay_in_the_graders_tree(bug_results: Gradings[str]) -> None:
     """The traversal bug really wrote beside its folder (the probe saw it on disk), and the
     runner removed that tree with the instance: nothing is left behind."""
     v = verdict(bug_results["traversal_accepted"], "security/traversal")
@@ -137,6 +137,8 @@ def test_scratch_placeholder_only_when_asked() -> None:
     assert not any("sockgrade-scratch-" in word for word in result.command)
 
 
-def test_reference_verdicts_repeat_20_times_under_load() -> None:
-    with ThreadPoolExecutor(4) as pool:
-        assert_all_passed_alike(list(pool.map(lambda _: grade(LAB), range(20))))
+@pytest.mark.parametrize("chunk", REPEAT_CHUNKS)
+def test_reference_verdicts_repeat_20_times_under_load(chunk: int) -> None:
+    """20 gradings of the reference in all, AT_ONCE at a time (this item is one chunk of
+    them): every verdict passed, so every run gave the same verdicts."""
+    assert_all_passed_alike(grade_at_once(LAB))

@@ -10,6 +10,7 @@ import pytest
 from dockerkit import docker_image, docker_launcher  # noqa: F401
 from helpers import (
     BUGS,
+    Gradings,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
@@ -21,7 +22,6 @@ from helpers import (
 )
 
 from grader.assignment import load
-from grader.runner import GradeResult
 
 LAB = "udp-echo-client"
 ALL = {c.name for c in load(LAB).probes}
@@ -65,9 +65,9 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def bug_results() -> dict[str, GradeResult]:
-    """Every known-bug client graded once, three at a time (most of a grading is waiting)."""
-    return grade_known_bugs(LAB, KNOWN_BUGS, jobs=3)
+def bug_results() -> Gradings[str]:
+    """Every known-bug grading, made once per test session by whichever worker needs it first."""
+    return grade_known_bugs(LAB, KNOWN_BUGS)
 
 
 def test_reference_passes_every_probe() -> None:
@@ -77,12 +77,12 @@ def test_reference_passes_every_probe() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
-def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: Gradings[str]) -> None:
     expected_failed, expected_skipped, reasons = KNOWN_BUGS[bug]
     assert_known_bug(bug_results[bug], expected_failed | expected_skipped, expected_skipped, reasons)
 
 
-def test_every_probe_is_failed_by_some_known_bug(bug_results: dict[str, GradeResult]) -> None:
+def test_every_probe_is_failed_by_some_known_bug(bug_results: Gradings[str]) -> None:
     """From the gradings themselves, not from this file's expectations."""
     assert set().union(*(failed(result) for result in bug_results.values())) == ALL
 

@@ -19,6 +19,8 @@ from grader.report import jsonreport, junit
 from grader.runner import GradeResult
 from grader.verdict import Outcome
 
+pytestmark = pytest.mark.xdist_group("test_reports")  # one worker: its module fixtures are shared
+
 SCHEMA = xmlschema.XMLSchema(str(TESTS / "schemas" / "junit-10.xsd"))
 
 

@@ -3,21 +3,22 @@ exactly its probes for the stated reason, and verdicts repeat exactly."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from helpers import (
     BUGS,
+    REPEAT_CHUNKS,
+    Gradings,
     assert_all_passed_alike,
     assert_known_bug,
     failed,
     grade,
+    grade_at_once,
+    grade_known_bugs,
     not_passed,
     verdict,
 )
 
 from grader.assignment import load
-from grader.runner import GradeResult
 from grader.verdict import Outcome
 
 ALL = {c.name for c in load("tcp-echo-server").probes}
@@ -94,15 +95,9 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def bug_results() -> dict[str, GradeResult]:
-    """Every known-bug program graded once, two at a time (no regrading: a probe that
-    misses a bug now and then is a failing test)."""
-    def one(bug: str) -> GradeResult:
-        return grade("tcp-echo-server", BUGS / "tcp-echo-server" / f"{bug}.py")
-
-    with ThreadPoolExecutor(2) as pool:
-        futures = {bug: pool.submit(one, bug) for bug in KNOWN_BUGS}
-        return {bug: future.result() for bug, future in futures.items()}
+def bug_results() -> Gradings[str]:
+    """Every known-bug grading, made once per test session by whichever worker needs it first."""
+    return grade_known_bugs("tcp-echo-server", KNOWN_BUGS)
 
 
 def test_reference_passes_every_probe() -> None:
@@ -113,12 +108,12 @@ def test_reference_passes_every_probe() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
-def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: dict[str, GradeResult]) -> None:
+def test_known_bug_fails_exactly_its_probes(bug: str, bug_results: Gradings[str]) -> None:
     expected_failed, expected_skipped, reasons = KNOWN_BUGS[bug]
     assert_known_bug(bug_results[bug], expected_failed | expected_skipped, expected_skipped, reasons)
 
 
-def test_every_probe_is_failed_by_some_known_bug(bug_results: dict[str, GradeResult]) -> None:
+def test_every_probe_is_failed_by_some_known_bug(bug_results: Gradings[str]) -> None:
     """From the gradings themselves, not from this file's expectations."""
     failed_somewhere = set().union(*(failed(result) for result in bug_results.values()))
     assert failed_somewhere == ALL
@@ -147,6 +142,8 @@ def test_hung_server_skips_dependents_instead_of_timing_out_each() -> None:
     assert all("echo/one-message" in v.reason for v in skipped)
 
 
-def test_reference_verdicts_repeat_20_times_under_load() -> None:
-    with ThreadPoolExecutor(4) as pool:
-        assert_all_passed_alike(list(pool.map(lambda _: grade("tcp-echo-server"), range(20))))
+@pytest.mark.parametrize("chunk", REPEAT_CHUNKS)
+def test_reference_verdicts_repeat_20_times_under_load(chunk: int) -> None:
+    """20 gradings of the reference in all, AT_ONCE at a time (this item is one chunk of
+    them): every verdict passed, so every run gave the same verdicts."""
+    assert_all_passed_alike(grade_at_once("tcp-echo-server"))

@@ -34,7 +34,7 @@ from test_tcp_echo_server import KNOWN_BUGS
 from grader import __version__
 
 #: Two fresh environments, a build and two gradings: about 40 s of CPU, minutes on a loaded machine.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_wheel")]  # one worker, one snapshot
 
 #: The README's install block: the fenced block right after this marker.
 MARKER = "<!-- install:"

@@ -148,13 +148,20 @@ def test_a_server_that_logs_every_chunk_is_never_blocked_by_its_output() -> None
 
 def test_a_1gb_printer_is_graded_with_the_graders_memory_bounded(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
+    # It writes its 1 GiB before it listens: a loaded machine takes longer than the usual 5 s
+    # startup deadline for that.  This test is about the grader's memory, so the deadline is
+    # the assignment file's (a teacher's) 120 s.
+    text = (ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text()
+    assert "\nstartup = 5.0" in text
+    assignment = tmp_path / "tcp-echo-slow-start.toml"
+    assignment.write_text(text.replace("\nstartup = 5.0", "\nstartup = 120.0", 1))
     # VmHWM, not ru_maxrss: the latter keeps the forking parent's (pytest's) high-water mark
     code = ("import sys\nfrom grader.cli import main\n"
             "status = main(sys.argv[1:])\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
             "print('maxrss-kib', hwm, file=sys.stderr)\n"
             "sys.exit(status)\n")
-    run = subprocess.run([sys.executable, "-c", code, "check", "tcp-echo-server",
+    run = subprocess.run([sys.executable, "-c", code, "check", str(assignment),
                           str(TESTS / "programs" / "prints_1gb.py"), "--select", "echo/*",
                           "--json", str(report)],
                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=_env())

@@ -106,7 +106,9 @@ class Client(ftplib.FTP):
         self.conn = conn
         self.sock = conn.sock
         self.af = conn.sock.family
-        self.host, self.port = conn.sock.getpeername()[:2]
+        # where the grader connected; not getpeername(), which raises ENOTCONN once a reset
+        # has ended the connection (the session's guard then reports the reset)
+        self.host, self.port = ctx.address
         self.sock.settimeout(ctx.reply_timeout)
         self.file = self.sock.makefile("r", encoding=self.encoding)
         self.log: list[str] = []
@@ -150,7 +152,7 @@ class Client(ftplib.FTP):
         reply = self.sendcmd("PASV")
         host, port = ftplib.parse227(reply)
         self.pasv_reply, self.pasv_address = reply, (host, port)
-        return str(self.conn.sock.getpeername()[0]), port
+        return str(self.host), port
 
     def open_data(self, host: str, port: int, *, rcvbuf: int | None = None) -> socket.socket:
         """A data connection to ``(host, port)``, made where the server is reached; tracked.
@@ -634,7 +636,7 @@ def pasv_data_connection(ctx: ProbeContext) -> None:
     """
     with session(ctx) as client:
         _, host, port = _pasv(client)
-        target = str(client.conn.sock.getpeername()[0])
+        target = str(client.host)
         ctx.log(f"227 gives {host}:{port}; connecting to {target}:{port}, as ftplib does")
         _list_over(client, target, port, f"LIST over the data connection to port {port}")
 
@@ -661,7 +663,7 @@ def pasv_address(ctx: ProbeContext) -> None:
                      "the control connection), not the 0.0.0.0 the listener is bound to",
                 evidence=_evidence(client, expected="the server's address, such as 127,0,0,1",
                                    actual=reply))
-        target = data_target(host, str(client.conn.sock.getpeername()[0]))
+        target = data_target(host, str(client.host))
         ctx.log(f"227 gives {host}:{port}; connecting to {target}:{port}")
         _list_over(client, target, port, f"LIST over a data connection to {host}:{port}")
 

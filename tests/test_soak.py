@@ -1,0 +1,38 @@
+"""The soak benchmark, short: lab 1's reference and every known bug graded twice under a hog.
+
+``benchmarks/soak.py`` (issue 13, "Steadiness") grades programs again and again while
+busy processes compete for the cores and reports every grading whose verdicts differ
+from its program's most common ones.  This is its fast version, run as a user runs it:
+two rounds of tcp-echo-server's 23 programs (the lab with the most probes aimed at
+timing: resets, backpressure, idle CPU) with one busy process on top of the other test
+workers.  It must find no differing grading and no ``error`` verdict; the figures it
+printed are in the failure message.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_short_soak_finds_no_differing_verdict(tmp_path: Path) -> None:
+    figures = tmp_path / "soak.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--lab", "tcp-echo-server",
+         "--rounds", "2", "--hog", "1", "--jobs", "2", "--json", str(figures)],
+        capture_output=True, text=True, timeout=840, check=False)
+    report = done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, report
+    soak = json.loads(figures.read_text())
+    assert soak["programs"] == 1 + len(list((ROOT / "tests" / "bugs" / "tcp-echo-server")
+                                            .glob("[a-z]*.py"))), report
+    assert soak["gradings"] == 2 * soak["programs"], report
+    assert soak["differing"] == 0, report
+    assert soak["errors"] == [], report

@@ -7,7 +7,10 @@ connection until all are done.  The grader drives all 1,000 sockets from one
 thread with one selector (grader/probes/crowd.py).  Reports, per run and as
 medians: the wall time of the whole grading, the probe's own time, the
 grader's CPU time (user + system, from resource.getrusage) and the server's
-CPU time (the reaped child's rusage).
+CPU time (the reaped child's rusage), and the grader's CPU per client
+(grader CPU seconds / clients, in milliseconds).  Target (issue 13,
+"Scale"): the wall time stays under its current figure; give that figure
+as ``--baseline SECONDS`` to print the median's ratio to it.
 
 Needs about 1,010 file descriptors in the grader and as many in the server
 (which inherits the limit): the soft RLIMIT_NOFILE is raised to the hard
@@ -16,6 +19,7 @@ reference tops out a little above 1,000 clients; --clients can go lower or,
 with a poll/epoll server, higher.
 
 Run:  python benchmarks/bench_select_1000.py [--runs 3] [--clients 1000] [--rounds 3]
+      [--baseline SECONDS]
 """
 
 from __future__ import annotations
@@ -92,23 +96,40 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=float, metavar="SECONDS",
+                        help="the wall time to stay under (the current figure): prints the ratio")
     args = parser.parse_args()
+    if args.clients < 1 or args.runs < 1 or args.rounds < 1:
+        parser.exit(2, "bench_select_1000: --clients, --runs and --rounds must be at least 1\n")
     limit = _raise_fd_limit(args.clients + 64)
     if limit < args.clients + 64:
         raise SystemExit(f"RLIMIT_NOFILE is {limit}: too low for {args.clients} clients")
     assignment = _assignment(args.clients, args.rounds)
     print(f"{args.clients} simultaneous clients x {args.rounds} round trips against "
           f"reference/echo_select_server.py (RLIMIT_NOFILE {limit})")
-    print(f"{'run':>4} {'wall s':>8} {'probe s':>8} {'grader CPU s':>13} {'server CPU s':>13}")
+    print("figures are measured on this machine as it is loaded now (other processes count)")
+    header = (f"{'run':>4} {'wall s':>8} {'probe s':>8} {'grader CPU s':>13} "
+              f"{'server CPU s':>13} {'grader CPU/client ms':>21}")
+    print(header)
     rows = []
     for index in range(args.runs):
         row = run_once(assignment)
+        row["grader_cpu_per_client_ms"] = row["grader_cpu"] / args.clients * 1000
         rows.append(row)
-        print(f"{index + 1:>4} {row['wall']:8.2f} {row['probe']:8.2f} {row['grader_cpu']:13.2f} "
-              f"{row['server_cpu']:13.2f}")
+        print(_line(str(index + 1), row))
     median = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
-    print(f"{'med':>4} {median['wall']:8.2f} {median['probe']:8.2f} {median['grader_cpu']:13.2f} "
-          f"{median['server_cpu']:13.2f}")
+    print(_line("med", median))
+    if args.baseline:
+        print(f"median wall {median['wall']:.2f} s against the baseline {args.baseline:.2f} s "
+              f"(target: under it): ratio {median['wall'] / args.baseline:.2f}")
+    else:
+        print("target: the median wall time stays under its current figure "
+              "(pass it as --baseline SECONDS for the ratio)")
+
+
+def _line(label: str, row: dict[str, float]) -> str:
+    return (f"{label:>4} {row['wall']:8.2f} {row['probe']:8.2f} {row['grader_cpu']:13.2f} "
+            f"{row['server_cpu']:13.2f} {row['grader_cpu_per_client_ms']:21.3f}")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from grader.assignment import Assignment, ProbeConfig
 from grader.context import EXITED_AFTER_SERVING, ProbeContext
 from grader.errors import LaunchError, UsageError
 from grader.launch import portuse
-from grader.launch.base import Launcher, LaunchSpec, Output, Program
+from grader.launch.base import Launcher, LaunchSpec, Output, Program, add_phase
 from grader.readiness import StartResult, crash_hint, stderr_tail, wait_ready
 from grader.submission import Submission, argv
 from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, Verdict
@@ -385,6 +385,7 @@ class Runner:
         lane.start = wait_ready(program, proto=self.assignment.readiness,
                                 host=self.launcher.bind_host, port=port,
                                 timeout=self.assignment.timeouts.startup)
+        add_phase(program, "ready", lane.start.elapsed)
         if not lane.start.ready:
             lane.unavailable = f"the server did not start: {lane.start.reason}"
             if not first and self._port is not None:

@@ -133,6 +133,11 @@ def test_every_student_has_reports_and_the_combined_junit_validates(
         data = json.loads(path.read_text())
         students.add(data["batch"]["student"])
         assert data["submission"] == data["batch"]["student"]
+        timed = data["batch"].get("launch_seconds")  # where the launches' time went
+        assert timed is not None or data["status"] != "passed"
+        if timed is not None:
+            assert data["batch"]["launches"] >= 1 and {"start", "ready", "stop"} <= set(timed)
+            assert all(seconds >= 0 for seconds in timed.values())
         junit = path.with_name(path.name.replace(".json", ".junit.xml"))
         SCHEMA.validate(str(junit))
     assert students == set(expect)

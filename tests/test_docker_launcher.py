@@ -22,7 +22,7 @@ from helpers import BUGS, ROOT, grade, not_passed, verdict
 from grader.errors import GraderError
 from grader.launch import leftovers
 from grader.launch.base import LaunchSpec, Limits, bound_endpoints, process_stats
-from grader.launch.docker import DockerLauncher
+from grader.launch.docker import PHASES, DockerLauncher
 from grader.launch.local import LocalLauncher
 from grader.readiness import wait_ready
 from grader.verdict import Outcome
@@ -149,6 +149,8 @@ def test_program_protocol_observation_stdin_and_exit_status(tmp_path: Path) -> N
             assert program.pids() == []
         finally:
             program.stop()
+    assert set(program.phases) == set(PHASES)  # where the launch's time went, by phase
+    assert all(program.phases[phase] > 0 for phase in ("network", "create", "start", "stop"))
     assert _digest(tmp_path) == before  # the original folder was copied, never written
     assert docker_leftovers() == []
 

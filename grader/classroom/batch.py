@@ -53,7 +53,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -93,7 +93,10 @@ from grader.verdict import Outcome, Verdict
 DEFAULT_OUT = "sockgrade-out"
 #: Folder of the per-student reports inside ``--out``.
 STUDENTS = "students"
-#: Format tag of the ``batch`` section added to each per-student JSON report.
+#: Format tag of the ``batch`` section added to each per-student JSON report.  Besides the
+#: student's identity, fingerprint and note it may hold ``launches`` (how many programs the
+#: grading started) and ``launch_seconds``: the seconds they spent in each launch phase, summed
+#: (:func:`grader.launch.base.phases_of`).
 ENTRY_FORMAT = "sockgrade-batch-entry/1"
 
 
@@ -314,7 +317,9 @@ class Batch:
             return None
         if result.status != "passed" and self._engine_lost():
             return self._not_graded(entry, fingerprint), result.duration
-        return self._write(entry, fingerprint, result, _note(result, extra_note)), result.duration
+        return (self._write(entry, fingerprint, result, _note(result, extra_note),
+                            phases=tracked.phases(), launches=tracked.launches),
+                result.duration)
 
     def _engine_lost(self) -> bool:
         """True when the runner's engine (Docker) no longer answers; remembers why."""
@@ -335,7 +340,9 @@ class Batch:
         return self._write(entry, fingerprint, result, f"grader error: {crash}", retry=True)
 
     def _write(self, entry: Entry, fingerprint: str, result: GradeResult,
-               note: str, *, retry: bool = False) -> gradebook.Row:
+               note: str, *, retry: bool = False,
+               phases: Mapping[str, float] | None = None,
+               launches: int = 0) -> gradebook.Row:
         json_path, junit_path = self.plan.report_paths(entry)
         data = jsonreport.to_dict(result)
         data["batch"] = {
@@ -346,6 +353,9 @@ class Batch:
         }
         if retry:  # a grader fault of the whole batch: --resume grades it again
             data["batch"]["retry"] = True
+        if phases:  # where the launcher's time went (benchmarks/bench_batch.py reads it)
+            data["batch"]["launches"] = launches
+            data["batch"]["launch_seconds"] = {k: round(v, 4) for k, v in sorted(phases.items())}
         try:
             write_atomic(junit_path, junit_report.render([result], student=entry.student))
         except OSError as exc:

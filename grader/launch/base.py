@@ -199,6 +199,28 @@ class Launcher(Protocol):
         ...
 
 
+# -- where the time of a launch goes ------------------------------------------
+
+
+def phases_of(program: object) -> dict[str, float]:
+    """The seconds ``program`` spent in each phase of its launch and teardown.
+
+    Programs of both launchers keep them in a ``phases`` attribute (local:
+    ``start``, ``stop``; Docker: see :data:`grader.launch.docker.PHASES`),
+    and the runner adds ``ready``, the wait for a server to listen.  A
+    program without one (a test's stand-in) gives an empty mapping.
+    """
+    phases = getattr(program, "phases", None)
+    return phases if isinstance(phases, dict) else {}
+
+
+def add_phase(program: object, phase: str, seconds: float) -> None:
+    """Add ``seconds`` to ``phase`` of ``program``'s phases, when it keeps them."""
+    phases = getattr(program, "phases", None)
+    if isinstance(phases, dict):
+        phases[phase] = phases.get(phase, 0.0) + seconds
+
+
 # -- observation from /proc, shared by both launchers -------------------------
 
 

@@ -40,6 +40,10 @@ and its descendants, read from the host's ``/proc`` by
 network namespace.  ``stop()`` removes the container, its network and its
 firewall chain on every path; :mod:`grader.launch.leftovers` backs that up
 at exit and sweeps what a killed grader left.
+
+Each :class:`DockerProgram` keeps the seconds its launch and teardown took,
+by phase, in ``phases`` (see :data:`PHASES`), which a batch records per
+submission and ``benchmarks/bench_batch.py`` sets beside the local runner's.
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && exec "$@"'
 #: (``read`` in dash takes one byte at a time, so nothing after that line is consumed.)
 GATED_SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && read -r _ && exec "$@"'
 MIB = 1024 * 1024
+#: The phases timed in ``DockerProgram.phases`` (seconds each): ``copy`` the host staging
+#: copy (and the fingerprint that finds it made already), ``network`` making and removing the
+#: sandbox network and its firewall chain, ``create`` creating the container and attaching
+#: to it, ``start`` starting it and entering its network namespace, ``stop`` killing and
+#: removing it.  (The copy into the container's tmpfs runs in the container before the
+#: program, so it counts in the runner's ``ready``.)
+PHASES = ("copy", "network", "create", "start", "stop")
 #: What to do when the image is missing (README: air-gapped labs).
 IMAGE_ADVICE = ("build a local image with .ci/build-image (no registry needed) and pass "
                 "--image sockgrade/debian-python:bookworm, or set [docker] image in the "
@@ -262,13 +273,15 @@ class DockerLauncher:
             allow: tuple[tuple[str, int], ...] = ()
             if spec.grader_ports:
                 allow = tuple((self.listen_host, port) for port in spec.grader_ports)
+            staging = time.monotonic()
             source = self._stage(spec.cwd)
+            copy = time.monotonic() - staging
         except LaunchError:
             raise
         except GraderError as exc:
             raise LaunchError(str(exc)) from None
         program = DockerProgram(self, spec, source=source, limits=self.limits(spec.limits),
-                                allow=allow)
+                                allow=allow, copy_seconds=copy)
         with self._lock:
             self._programs.add(program)
             closed = self._closed
@@ -450,10 +463,17 @@ class _Demux(threading.Thread):
 
 
 class DockerProgram:
-    """A submission running in a container; see :class:`grader.launch.base.Program`."""
+    """A submission running in a container; see :class:`grader.launch.base.Program`.
+
+    ``phases`` maps each phase of :data:`PHASES` to the seconds it took so
+    far (``copy_seconds``: the launcher's staging copy for this start).
+    """
 
     def __init__(self, launcher: DockerLauncher, spec: LaunchSpec, *, source: Path,
-                 limits: Limits, allow: tuple[tuple[str, int], ...]) -> None:
+                 limits: Limits, allow: tuple[tuple[str, int], ...],
+                 copy_seconds: float = 0.0) -> None:
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.phases["copy"] = copy_seconds
         self._launcher = launcher
         self._api = launcher.client.api
         self._limits = limits
@@ -499,9 +519,11 @@ class DockerProgram:
         launcher = self._launcher
         labels = launcher.labels()
         suffix = os.urandom(3).hex()
+        mark = time.monotonic()
         self._network = SandboxNetwork.create(
             launcher.client, name=f"sockgrade-{launcher.run_id}-{suffix}", labels=labels,
             allow=allow)
+        mark = self._phase("network", mark)
         limits = self._limits
         mounts = [docker.types.Mount(SOURCE_MOUNT, str(source), type="bind", read_only=True)]
         for folder in spec.writable:
@@ -559,6 +581,7 @@ class DockerProgram:
         self._err = CappedCapture(os.fdopen(err_r, "rb", buffering=0), cap=limits.output)
         self._demux = _Demux(self._sock, out_w, err_w)
         self._demux.start()
+        mark = self._phase("create", mark)
         self._api.start(self._container)
         self._started = True
         info = self._api.inspect_container(self._container)
@@ -571,11 +594,18 @@ class DockerProgram:
         if self._pid:
             with contextlib.suppress(OSError):  # it may have exited already: no server to reach
                 self._namespace = netns.Namespace.of(self._pid)
+        self._phase("start", mark)
         if spec.prepare is not None:  # the shell waits on stdin (GATED_SETUP) meanwhile
             if self._namespace is None:
                 raise LaunchError("the container exited before its network could be prepared")
             spec.prepare(self._namespace.socket)
             self._sock.sendall(b"\n")
+
+    def _phase(self, phase: str, since: float) -> float:
+        """Add the seconds since ``since`` (monotonic) to ``phase``; now."""
+        now = time.monotonic()
+        self.phases[phase] += now - since
+        return now
 
     # -- Program protocol ---------------------------------------------------------
 
@@ -721,6 +751,7 @@ class DockerProgram:
     def _teardown(self) -> None:
         import docker.errors
 
+        mark = time.monotonic()
         if self._container is not None and self._started and self._status is None:
             if self._main_alive() and self._proc is not None:
                 # SIGKILL to the container's PID 1 from the host ends its whole PID namespace
@@ -753,11 +784,14 @@ class DockerProgram:
         self._close_socket()
         if self._namespace is not None:
             self._namespace.close()
+        mark = self._phase("stop", mark)
         if self._network is not None:
             self._network.remove(self._launcher.client)
+        mark = self._phase("network", mark)
         for capture in (self._out, self._err):
             if capture is not None:
                 capture.join(1.0)
+        self._phase("stop", mark)
 
     def _close_socket(self) -> None:
         if self._sock is not None:

@@ -76,9 +76,15 @@ def _limit_setter(limits: Limits, local_memory: int,
 
 
 class LocalProgram:
-    """A running local submission; see :class:`grader.launch.base.Program`."""
+    """A running local submission; see :class:`grader.launch.base.Program`.
+
+    ``phases`` holds the seconds its ``start`` (cgroup, namespace and
+    process, without ``spec.prepare``) and its ``stop`` took.
+    """
 
     def __init__(self, spec: LaunchSpec, *, local_memory: int, own_network: bool = False) -> None:
+        begun = time.monotonic()
+        self.phases: dict[str, float] = {"start": 0.0, "stop": 0.0}
         self.token = uuid.uuid4().hex
         env = dict(os.environ)
         env.update(spec.env)
@@ -99,6 +105,7 @@ class LocalProgram:
                 raise LaunchError(f"cannot make a network namespace: {exc}") from None
         enter = self._namespace.joiner() if self._namespace is not None else None
         if spec.prepare is not None:  # the program's network, set up before it runs
+            preparing = time.monotonic()
             try:
                 spec.prepare(self._namespace.socket if self._namespace is not None
                              else socket.socket)
@@ -108,6 +115,7 @@ class LocalProgram:
                 if self._namespace is not None:
                     self._namespace.close()
                 raise
+            begun += time.monotonic() - preparing
         try:
             self._proc = subprocess.Popen(
                 list(spec.argv),
@@ -139,6 +147,7 @@ class LocalProgram:
         self._stopped = False
         if self._namespace is not None:
             self.description += " (own network namespace)"
+        self.phases["start"] = time.monotonic() - begun
 
     def address(self, port: int) -> tuple[str, int]:
         """Local programs are reached on loopback (their own, with a namespace of their own)."""
@@ -252,6 +261,7 @@ class LocalProgram:
         if self._stopped:
             return
         self._stopped = True
+        begun = time.monotonic()
         self.close_stdin()
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
@@ -278,6 +288,7 @@ class LocalProgram:
                 stream.close()
         if self._namespace is not None:
             self._namespace.close()
+        self.phases["stop"] = time.monotonic() - begun
 
 
 class LocalLauncher:

@@ -4,7 +4,9 @@ Theory of operation: a command that may be interrupted (``check``, each
 submission of ``batch``) starts its programs through a :class:`TrackedLauncher`;
 on Ctrl-C, SIGTERM or SIGHUP it calls :meth:`TrackedLauncher.abort`, which
 stops every program started so far and makes later starts fail, so the
-grading winds down at once instead of restarting what it lost.
+grading winds down at once instead of restarting what it lost.  It also
+sums where its programs' launch time went (:meth:`TrackedLauncher.phases`),
+which a batch records in each student's report.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from typing import Any
 
 from grader.errors import LaunchError
-from grader.launch.base import Launcher, LaunchSpec, Program
+from grader.launch.base import Launcher, LaunchSpec, Program, phases_of
 
 
 class TrackedLauncher:
@@ -64,6 +66,23 @@ class TrackedLauncher:
             program.stop()
             raise LaunchError("the grading was interrupted")
         return program
+
+    @property
+    def launches(self) -> int:
+        """How many programs this grading started."""
+        with self._lock:
+            return len(self._programs)
+
+    def phases(self) -> dict[str, float]:
+        """Seconds by phase of launching and stopping, summed over this grading's programs
+        (see :func:`grader.launch.base.phases_of`)."""
+        with self._lock:
+            programs = list(self._programs)
+        total: dict[str, float] = {}
+        for program in programs:
+            for phase, seconds in phases_of(program).items():
+                total[phase] = total.get(phase, 0.0) + seconds
+        return total
 
     def abort(self) -> None:
         """Stop every program this grading started; later starts fail."""

@@ -26,7 +26,12 @@ check, no dependency install), and ``python -m grader check tcp-echo-server
 --reference`` (every probe, this source tree).  Both must pass every check,
 or the run stops.  It prints the machine's core count and load average
 first (figures depend on them), then median/min/max of each and the ratio
-sockgrade/check50 beside its target (<= 0.5).
+sockgrade/check50 beside its target (<= 0.5).  Beside wall time it reports
+the CPU time each grader used with its servers (getrusage of the waited-for
+children): wall time is the target, but on a loaded machine it stretches
+check50 (all CPU work: imports, a process pool, seven server starts) more
+than sockgrade (whose longest probes are fixed observation windows), so a
+loaded ratio flatters sockgrade; CPU time shows the work behind it.
 
 ``--verify`` proves the check50 side is a fair comparison instead of
 timing it: the checks run once on the reference (all must pass) and once on
@@ -48,6 +53,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -343,34 +349,46 @@ def find_check50(given: str | None) -> str | None:
     return shutil.which(given)
 
 
-def run_check50(check50: str, checks: Path, submission: Path) -> tuple[float, dict[str, bool | None], str]:
-    """One check50 run in ``submission``: (wall seconds, check name -> passed, output on error).
+def timed(command: list[str], *, cwd: Path, env: dict[str, str] | None = None
+          ) -> tuple[float, float, subprocess.CompletedProcess[bytes]]:
+    """Run ``command`` to its exit: (wall seconds, CPU seconds, the finished process).
+
+    CPU is user + system time of the process and every descendant it waited for (the
+    servers both graders start and stop are theirs), from getrusage(RUSAGE_CHILDREN).
+    Raises subprocess.TimeoutExpired after RUN_TIMEOUT seconds.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, timeout=RUN_TIMEOUT, check=False)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done
+
+
+def run_check50(check50: str, checks: Path, submission: Path
+                ) -> tuple[float, float, dict[str, bool | None], str]:
+    """One check50 run in ``submission``: (wall s, CPU s, check name -> passed, output on error).
 
     ``passed`` is None for a check check50 skipped or could not run.
     """
     out = submission / "check50.json"
     command = [check50, "--dev", str(checks), "-o", "json", "--output-file", str(out)]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=submission, capture_output=True, timeout=RUN_TIMEOUT, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu, done = timed(command, cwd=submission)
     try:
         report = json.loads(out.read_text())
         results = {row["name"]: row["passed"] for row in report["results"]}
     except (OSError, ValueError, KeyError, TypeError):
         results = {}
     problem = "" if results else (done.stdout + done.stderr).decode("utf-8", "replace")[-2000:]
-    return elapsed, results, problem
+    return elapsed, cpu, results, problem
 
 
-def run_sockgrade() -> tuple[float, int, str]:
-    """One full ``sockgrade check tcp-echo-server --reference``: (wall seconds, exit status, output)."""
+def run_sockgrade() -> tuple[float, float, int, str]:
+    """One full ``sockgrade check tcp-echo-server --reference``: (wall s, CPU s, exit status, output)."""
     command = [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=RUN_TIMEOUT,
-                          check=False)
-    elapsed = time.perf_counter() - started
-    return elapsed, done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")[-2000:]
+    elapsed, cpu, done = timed(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return elapsed, cpu, done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")[-2000:]
 
 
 def verify(check50: str, work: Path) -> int:
@@ -381,7 +399,7 @@ def verify(check50: str, work: Path) -> int:
     print(f"{'server':<26} " + " ".join(f"{name:>10}" for name in CHECKS) + "  verdict")
     wrong = 0
     for label, program, must_fail in cases:
-        elapsed, results, problem = run_check50(check50, checks, make_submission(work / label, program))
+        elapsed, _, results, problem = run_check50(check50, checks, make_submission(work / label, program))
         if not results:
             print(f"{label}: check50 gave no results:\n{problem}", file=sys.stderr)
             return 1
@@ -412,43 +430,51 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
     print(f"{version or 'check50'} ({check50}): 7 checks on the reference; "
           f"sockgrade: full check tcp-echo-server --reference; {runs} runs each, alternating")
     times: dict[str, list[float]] = {"check50": [], "sockgrade": []}
+    cpus: dict[str, list[float]] = {"check50": [], "sockgrade": []}
     for index in range(runs):
         order = ("check50", "sockgrade") if index % 2 == 0 else ("sockgrade", "check50")
         for grader in order:
             if grader == "check50":
-                elapsed, results, problem = run_check50(
+                elapsed, cpu, results, problem = run_check50(
                     check50, checks, make_submission(work / f"run{index}", REFERENCE))
                 if not results or not all(results.get(name) for name in CHECKS):
                     print(f"check50 did not pass the reference: {results or problem}", file=sys.stderr)
                     return 1
             else:
-                elapsed, status, output = run_sockgrade()
+                elapsed, cpu, status, output = run_sockgrade()
                 if status != 0:
                     print(f"sockgrade did not pass the reference (exit {status}):\n{output}",
                           file=sys.stderr)
                     return 1
             times[grader].append(elapsed)
-        print(f"run {index + 1}/{runs}: check50 {times['check50'][-1]:.2f} s, "
-              f"sockgrade {times['sockgrade'][-1]:.2f} s", flush=True)
+            cpus[grader].append(cpu)
+        print(f"run {index + 1}/{runs}: check50 {times['check50'][-1]:.2f} s "
+              f"(CPU {cpus['check50'][-1]:.2f} s), sockgrade {times['sockgrade'][-1]:.2f} s "
+              f"(CPU {cpus['sockgrade'][-1]:.2f} s)", flush=True)
     stats = {grader: summary(values) for grader, values in times.items()}
+    cpu_stats = {grader: summary(values) for grader, values in cpus.items()}
     ratio = stats["sockgrade"]["median"] / stats["check50"]["median"]
+    cpu_ratio = cpu_stats["sockgrade"]["median"] / cpu_stats["check50"]["median"]
     print()
-    print(f"{'grader':<44} {'median s':>9} {'min s':>7} {'max s':>7}")
-    print(f"{'check50 --dev (7 checks)':<44} {stats['check50']['median']:9.2f} "
-          f"{stats['check50']['min']:7.2f} {stats['check50']['max']:7.2f}")
-    print(f"{'sockgrade check --reference (every probe)':<44} {stats['sockgrade']['median']:9.2f} "
-          f"{stats['sockgrade']['min']:7.2f} {stats['sockgrade']['max']:7.2f}")
-    print(f"ratio sockgrade/check50 (medians): {ratio:.2f}   target <= {TARGET_RATIO}   "
+    print(f"{'grader':<44} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}")
+    for grader, label in (("check50", "check50 --dev (7 checks)"),
+                          ("sockgrade", "sockgrade check --reference (every probe)")):
+        print(f"{label:<44} {stats[grader]['median']:9.2f} {stats[grader]['min']:7.2f} "
+              f"{stats[grader]['max']:7.2f} {cpu_stats[grader]['median']:7.2f}")
+    print(f"ratio sockgrade/check50 (median wall time): {ratio:.2f}   target <= {TARGET_RATIO}   "
           f"{'met' if ratio <= TARGET_RATIO else 'not met'}")
+    print(f"ratio sockgrade/check50 (median CPU time, for reference): {cpu_ratio:.2f}")
     load_end = os.getloadavg()
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in load_end)}")
     if json_path is not None:
         report = {
             "machine": {"cores": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": load_end},
             "check50": {"path": check50, "version": version, "times": times["check50"],
-                        **stats["check50"]},
-            "sockgrade": {"times": times["sockgrade"], **stats["sockgrade"]},
+                        "cpu_times": cpus["check50"], **stats["check50"]},
+            "sockgrade": {"times": times["sockgrade"], "cpu_times": cpus["sockgrade"],
+                          **stats["sockgrade"]},
             "ratio": ratio,
+            "cpu_ratio": cpu_ratio,
             "target_ratio": TARGET_RATIO,
         }
         try:

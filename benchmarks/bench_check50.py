@@ -29,9 +29,10 @@ first (figures depend on them), then median/min/max of each and the ratio
 sockgrade/check50 beside its target (<= 0.5).  Beside wall time it reports
 the CPU time each grader used with its servers (getrusage of the waited-for
 children): wall time is the target, but on a loaded machine it stretches
-check50 (all CPU work: imports, a process pool, seven server starts) more
-than sockgrade (whose longest probes are fixed observation windows), so a
-loaded ratio flatters sockgrade; CPU time shows the work behind it.
+check50 (a chain of short steps: imports, a process pool, seven server
+starts, each waiting its turn for a core) far more than sockgrade (whose
+longest probes are fixed observation windows), so a loaded ratio flatters
+sockgrade; CPU time shows the work behind it.
 
 ``--verify`` proves the check50 side is a fair comparison instead of
 timing it: the checks run once on the reference (all must pass) and once on

@@ -26,13 +26,11 @@ check, no dependency install), and ``python -m grader check tcp-echo-server
 --reference`` (every probe, this source tree).  Both must pass every check,
 or the run stops.  It prints the machine's core count and load average
 first (figures depend on them), then median/min/max of each and the ratio
-sockgrade/check50 beside its target (<= 0.5).  Beside wall time it reports
-the CPU time each grader used with its servers (getrusage of the waited-for
-children): wall time is the target, but on a loaded machine it stretches
-check50 (a chain of short steps: imports, a process pool, seven server
-starts, each waiting its turn for a core) far more than sockgrade (whose
-longest probes are fixed observation windows), so a loaded ratio flatters
-sockgrade; CPU time shows the work behind it.
+sockgrade/check50 beside its target (<= 0.5).  Beside wall time (the
+target's measure) it reports the CPU time each grader used with its servers
+(getrusage of the waited-for children), which load changes less: most of
+sockgrade's wall time is fixed observation windows, most of check50's is
+work, so load moves the two wall times differently.
 
 ``--verify`` proves the check50 side is a fair comparison instead of
 timing it: the checks run once on the reference (all must pass) and once on
@@ -209,11 +207,18 @@ def read(conn, count, *, eof=False, deadline=30.0, cap=None):
 
 
 def queued(conn):
-    """Bytes already waiting on ``conn`` (a non-blocking read: no waiting)."""
+    """Bytes already waiting on ``conn`` (a non-blocking read: no waiting).
+
+    settimeout(0), not MSG_DONTWAIT: with a timeout set, Python polls for up to the
+    timeout before every recv, whatever its flags.
+    """
+    conn.settimeout(0)
     try:
-        return conn.recv(65536, socket.MSG_DONTWAIT)
+        return conn.recv(65536)
     except OSError:  # BlockingIOError: nothing queued; a reset shows in the next check
         return b""
+    finally:
+        conn.settimeout(REPLY)
 
 
 def expect_echo(conn, message, *, deadline=30.0):

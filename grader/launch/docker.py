@@ -165,6 +165,9 @@ class DockerLauncher:
     #: Servers are told to bind the container's loopback, and reached there (see DockerProgram).
     bind_host = "127.0.0.1"
     isolated_network = True
+    #: A start takes a second of the engine's time and containers cannot race each other for
+    #: a port: the runner starts every lane's instance at once (see grader.runner).
+    start_lanes_together = True
     network_mode = ("each server in a container of its own, on a firewalled network shared "
                     "only with its own grading's programs")
     #: The interpreter word of a ``python ...`` command: the image's own.
@@ -195,6 +198,7 @@ class DockerLauncher:
         self._staging_token: int | None = None
         self._programs: set[DockerProgram] = set()
         self._shared: dict[_LeaseKey, _Lease] = {}
+        self._making: dict[_LeaseKey, threading.Lock] = {}
         self._retiring: set[threading.Thread] = set()
         self._checked = False
         self._closed = False
@@ -339,12 +343,21 @@ class DockerLauncher:
         """A network for a program of ``group`` allowed to reach ``allow``: its grading's
         shared one while it has room, else a new one (shared when ``group`` is set)."""
         key = None if group is None else (group, allow)
-        if key is not None:
+        if key is None:
+            return self._new_lease(None, allow)
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # lanes starting at once wait for the first one's network
             with self._lock:
                 lease = self._shared.get(key)
                 if lease is not None and lease.users < lease.capacity:
                     lease.users += 1
                     return lease
+            return self._new_lease(key, allow)
+
+    def _new_lease(self, key: _LeaseKey | None, allow: tuple[tuple[str, int], ...]) -> _Lease:
+        """A new network whose firewall lets its programs reach ``allow`` (shared by ``key``'s
+        programs when set, in place of a full one), used by one program."""
         network = SandboxNetwork.create(
             self._client, name=f"sockgrade-{self.run_id}-{os.urandom(3).hex()}",
             labels=self.labels(), allow=allow,
@@ -353,9 +366,8 @@ class DockerLauncher:
         lease = _Lease(network, None, leftovers.REGISTRY.add(lambda: network.remove(client)))
         if key is not None:
             with self._lock:
-                if key not in self._shared:  # another lane may have made one meanwhile
-                    lease.key = key
-                    self._shared[key] = lease
+                lease.key = key
+                self._shared[key] = lease
         return lease
 
     def _release(self, lease: _Lease) -> None:
@@ -367,6 +379,7 @@ class DockerLauncher:
                 return
             if lease.key is not None and self._shared.get(lease.key) is lease:
                 del self._shared[lease.key]
+                self._making.pop(lease.key, None)
             lease.key = None
         lease.network.remove(self._client)
         leftovers.REGISTRY.discard(lease.token)

@@ -5,11 +5,7 @@ lane of a server lab runs against its own program instance, and lanes run
 concurrently, so slow observations (an idle second of CPU measurement) overlap
 the rest instead of adding to it.  When the port is pinned and the launcher
 shares one network (local runs), the lanes merge into one: two instances
-cannot both bind a pinned port.  A server lab's main instance starts first,
-alone, so a submission that binds a fixed port does not race its own copies;
-a launcher whose starts are slow and whose programs each have a network of
-their own (Docker: ``start_lanes_together``) starts every lane's instance at
-once instead, and drops the others when the main one does not start.
+cannot both bind a pinned port.
 
 Within a lane probes run in order.  A probe whose dependencies did not pass
 is skipped with the reason.  Each probe runs in a worker thread bounded by
@@ -160,7 +156,6 @@ class _Lane:
     outputs: list[Output] = field(default_factory=list)
     scratch: Path | None = None
     credentials: tls.Credentials | None = None
-    failure: BaseException | None = None
 
 
 class Runner:
@@ -252,23 +247,15 @@ class Runner:
         ordered = sorted(lanes.values(), key=lambda lane: lane.name != "main")
         main = ordered[0]
         server = self.assignment.role == "server"
-        early = server and self._starts_together() and len(ordered) > 1
-        if early:
-            # Slow starts in sandboxes of their own (Docker): every lane's instance starts at
-            # once, so the starts overlap; the main one's result still decides for all.
-            self._launch_all(ordered)
-        elif server:
+        if server:
             # The first instance starts alone: a submission that ignores argv and binds a
             # fixed port would otherwise race its own copies for it.
             self._launch(main, first=True)
-        if server:
             for lane in ordered[1:]:
                 if not (main.start and main.start.ready):
-                    self._stop(lane)  # an instance started early is not used
-                    lane.failure = None
                     lane.unavailable = main.unavailable
                     lane.start = main.start
-        threads = [threading.Thread(target=self._run_lane, args=(lane, server and not early),
+        threads = [threading.Thread(target=self._run_lane, args=(lane, server),
                                     name=f"lane-{lane.name}") for lane in ordered[1:]]
         for thread in threads:
             thread.start()
@@ -294,41 +281,8 @@ class Runner:
             command=main.command,
         )
 
-    def _starts_together(self) -> bool:
-        """True when the launcher asks for every lane's instance to start at once: its starts
-        are slow and its programs cannot race each other for a port (a network namespace of
-        each one's own), so the first need not start alone."""
-        return bool(getattr(self.launcher, "start_lanes_together", False)
-                    and self.launcher.isolated_network)
-
-    def _launch_all(self, lanes: Sequence[_Lane]) -> None:
-        """Start every lane's instance at once (threads) and wait for all to be ready or not;
-        an unexpected error in another lane's start is raised again in that lane."""
-        def launch(lane: _Lane) -> None:
-            try:
-                self._launch(lane, first=True)
-            except BaseException as exc:  # re-raised by _run_lane, in the lane's own thread
-                lane.failure = exc
-
-        threads = [threading.Thread(target=launch, args=(lane,), name=f"start-{lane.name}")
-                   for lane in lanes[1:]]
-        for thread in threads:
-            thread.start()
-        try:
-            try:
-                self._launch(lanes[0], first=True)
-            finally:
-                for thread in threads:
-                    thread.join()
-        except BaseException:
-            for lane in lanes[1:]:
-                self._stop(lane)
-            raise
-
     def _run_lane(self, lane: _Lane, launch: bool) -> None:
         try:
-            if lane.failure is not None:
-                raise lane.failure
             if launch and lane.unavailable is None:
                 self._launch(lane, first=True)
             for config in lane.configs:

@@ -165,9 +165,6 @@ class DockerLauncher:
     #: Servers are told to bind the container's loopback, and reached there (see DockerProgram).
     bind_host = "127.0.0.1"
     isolated_network = True
-    #: A start takes a second of the engine's time and containers cannot race each other for
-    #: a port: the runner starts every lane's instance at once (see grader.runner).
-    start_lanes_together = True
     network_mode = ("each server in a container of its own, on a firewalled network shared "
                     "only with its own grading's programs")
     #: The interpreter word of a ``python ...`` command: the image's own.

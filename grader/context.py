@@ -102,6 +102,7 @@ class ProbeContext:
         start: StartResult | None = None,
         scratch: Path | None = None,
         credentials: tls.Credentials | None = None,
+        group: str | None = None,
     ) -> None:
         self.assignment = assignment
         self.config = config
@@ -119,6 +120,8 @@ class ProbeContext:
         #: The throw-away CA and server certificate of a TLS lab (``{cert}``/``{key}`` in its
         #: command, docs/labs.md §12); None when the command uses neither.
         self.credentials = credentials
+        #: The grading the programs this probe starts belong to (LaunchSpec.group).
+        self.group = group
         self.reply_timeout = assignment.timeouts.reply
         self.deadline = time.monotonic() + config.timeout
         self._python = python
@@ -412,7 +415,7 @@ class ProbeContext:
         program = self.launcher.start(
             LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
                        grader_ports=() if port is None else (port,), writable=writable,
-                       own_network=network is not None, prepare=network)
+                       own_network=network is not None, prepare=network, group=self.group)
         )
         with self._lock:
             self._programs.append(program)

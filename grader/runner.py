@@ -28,6 +28,7 @@ error (the grader or machine, never counted), plus skipped.
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 import sys
 import tempfile
@@ -182,6 +183,8 @@ class Runner:
         self._lock = threading.Lock()
         self._wait_limit = time.monotonic()
         self._entry_path = self._entry()
+        # One grading: its programs may share a sandbox network (LaunchSpec.group).
+        self._group = f"grading-{os.urandom(6).hex()}"
         # A launcher with its own interpreter (Docker: the image's ``python``) replaces the
         # default one; an explicit --python still wins.
         own_python = getattr(launcher, "python", None)
@@ -376,7 +379,8 @@ class Runner:
         try:
             program = self.launcher.start(
                 LaunchSpec(argv=words, cwd=self.submission.folder, limits=self.assignment.limits,
-                           writable=writable, own_network=self.assignment.role == "server"))
+                           writable=writable, own_network=self.assignment.role == "server",
+                           group=self._group))
         except LaunchError as exc:
             lane.start = StartResult(status="launch-error", elapsed=0.0, reason=str(exc))
             lane.unavailable = f"the grader could not start the program: {exc}"
@@ -458,7 +462,7 @@ class Runner:
             launcher=self.launcher, submission=self.submission, python=self._python,
             entry_path=self._entry_path, extra=self._extra,
             program=lane.program, port=lane.port, start=lane.start, scratch=lane.scratch,
-            credentials=lane.credentials,
+            credentials=lane.credentials, group=self._group,
         )
         watched = self.assignment.role == "server" and lane.program is not None and not is_startup
         seen = lane.program.output().stderr_total if watched and lane.program is not None else 0

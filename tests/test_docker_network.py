@@ -107,7 +107,8 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
             finally:
                 victim.stop()
         # the grader reached the submission...
-        assert not_passed(result) == set()
+        assert not_passed(result) == set(), [(v.probe_id, v.reason, v.evidence.lines()[-8:])
+                                             for v in result.verdicts]
         # ...and the submission reached nothing, and said so
         lines = result.output.stdout.decode().splitlines()
         attempts = [line for line in lines if line.startswith("connect-out ")]
@@ -217,4 +218,46 @@ def test_a_udp_client_reaches_only_the_udp_port_it_was_started_for(tmp_path: Pat
     assert data == b"ping %d" % mine
     assert f"{mine} answered pong" in out
     assert f"{other} blocked ConnectionRefusedError" in out, out
+    assert docker_leftovers() == []
+
+
+PEEK = textwrap.dedent("""\
+    import socket, sys
+    try:
+        socket.create_connection((sys.argv[1], 7000), timeout=2).close()
+        print("reached", flush=True)
+    except OSError as exc:
+        print("blocked", repr(exc), flush=True)
+""")
+
+
+def test_one_grading_shares_a_network_and_another_grading_reaches_none_of_it(
+        tmp_path: Path) -> None:
+    """The programs of one grading (LaunchSpec.group: its lanes and restarts) share a sandbox
+    network; a program of another grading gets its own and cannot reach them; stopping them
+    all (the removals run in the background) and closing the launcher leaves nothing."""
+    (tmp_path / "peek.py").write_text(PEEK)
+    server = ("python", "/submission/tcp_echo_server.py", "0.0.0.0", "7000")
+    with docker_launcher() as launcher:
+        first, second = (launcher.start(LaunchSpec(argv=server, cwd=REFERENCE_DIR, group="a"))
+                         for _ in range(2))
+        other = None
+        try:
+            for program in (first, second):
+                assert wait_ready(program, proto="tcp", host="0.0.0.0", port=7000,
+                                  timeout=10).ready
+            api = launcher.client.api
+            networks = [set(api.inspect_container(p._container)["NetworkSettings"]["Networks"])
+                        for p in (first, second)]
+            assert networks[0] == networks[1] and len(networks[0]) == 1
+            other = launcher.start(LaunchSpec(argv=("python", "peek.py", first.ip),
+                                              cwd=tmp_path, group="b"))
+            assert other.wait(30) == 0
+            assert other.output().stdout.startswith(b"blocked"), other.output()
+            mine = set(api.inspect_container(other._container)["NetworkSettings"]["Networks"])
+            assert mine.isdisjoint(networks[0])
+        finally:
+            for program in (first, second, other):
+                if program is not None:
+                    program.stop()
     assert docker_leftovers() == []

@@ -63,6 +63,10 @@ class LaunchSpec:
     the grader's): the grader makes there the listeners the program must
     find already in place (a port scanner's targets).  Its sockets stay the
     caller's to close; an exception it raises aborts the start.
+    ``group`` names the grading the program belongs to (one submission's
+    lanes, restarts and client runs): a sandboxing launcher may put programs
+    of the same group on one network, and never programs of different groups;
+    None asks for a network of the program's own.
     """
 
     argv: tuple[str, ...]
@@ -73,6 +77,7 @@ class LaunchSpec:
     grader_ports: tuple[int, ...] = ()
     own_network: bool = False
     prepare: Callable[[SocketMaker], None] | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

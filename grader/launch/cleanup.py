@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def sweep(client: Any, *, everything: bool = False) -> SweepResult:
                 client.api.remove_container(info["Id"], force=True, v=True)
                 containers += 1
             except Exception as exc:
+                if "in progress" in str(exc) and _gone(client, info["Id"]):
+                    continue  # another sweep (or the engine, for a dead grader) removed it
                 if "No such container" not in str(exc):
                     problems.append(f"container {info['Id'][:12]}: {exc}")
     live_bridges: set[str] = set()
@@ -86,6 +89,19 @@ def sweep(client: Any, *, everything: bool = False) -> SweepResult:
     folders = _sweep_folders(everything=everything)
     return SweepResult(containers=containers, networks=networks, chains=chains,
                        folders=folders, problems=tuple(problems))
+
+
+def _gone(client: Any, container: str, timeout: float = 30.0) -> bool:
+    """True once ``container``, whose removal someone else started, is gone (within
+    ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.api.inspect_container(container)
+        except Exception as exc:
+            return "No such container" in str(exc) or "404" in str(exc)
+        time.sleep(0.05)  # polls the real condition: the engine finishing that removal
+    return False
 
 
 def _sweep_folders(*, everything: bool) -> int:

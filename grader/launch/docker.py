@@ -1,9 +1,14 @@
 """The Docker launcher: each submission runs in a locked-down container of its own.
 
-Theory of operation: one :class:`DockerLauncher` serves a grading run; each
-``start()`` makes one container on its own firewalled internal network
-(:mod:`grader.launch.sandboxnet`), so submissions with hard-coded ports
-grade in parallel, and a submission reaches the grader and nothing else.
+Theory of operation: one :class:`DockerLauncher` serves a grading run (or a
+whole batch); each ``start()`` makes one container, with a network namespace
+of its own, on a firewalled internal network (:mod:`grader.launch.sandboxnet`),
+so submissions with hard-coded ports grade in parallel, and a submission
+reaches the grader and nothing else.  The programs of one grading
+(``LaunchSpec.group``: one submission's lanes, restarts and client runs
+started for the same grader listeners) share one such network, made with the
+first and removed after the last is gone; programs of different gradings
+never do, and a program without a group gets a network of its own.
 
 The container runs the image's ``python`` (the launcher's ``python``
 attribute replaces the grader's interpreter in the command) as user
@@ -37,9 +42,12 @@ the program itself sends (client labs, and what the firewall refuses).
 Observation uses host PIDs: the container's main process (``State.Pid``)
 and its descendants, read from the host's ``/proc`` by
 :mod:`grader.launch.base`; ``/proc/PID/net`` there shows the container's own
-network namespace.  ``stop()`` removes the container, its network and its
-firewall chain on every path; :mod:`grader.launch.leftovers` backs that up
-at exit and sweeps what a killed grader left.
+network namespace.  ``stop()`` kills the program and collects its output
+and status at once; removing the container (and, after the last container
+on it, the network and its firewall chain) runs in a background thread, off
+the grading's critical path.  ``close()`` waits for those removals, so
+nothing is left behind on any path; :mod:`grader.launch.leftovers` backs
+that up at exit and sweeps what a killed grader left.
 
 Each :class:`DockerProgram` keeps the seconds its launch and teardown took,
 by phase, in ``phases`` (see :data:`PHASES`), which a batch records per
@@ -49,6 +57,7 @@ submission and ``benchmarks/bench_batch.py`` sets beside the local runner's.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import select
 import signal
@@ -63,10 +72,10 @@ from typing import Any
 import psutil
 
 from grader.errors import GraderError, LaunchError
-from grader.launch import cleanup, leftovers, netns
+from grader.launch import cleanup, leftovers, netns, sandboxnet
 from grader.launch.base import DEFAULT_IMAGE, LaunchSpec, Limits, Output
 from grader.launch.capture import CappedCapture
-from grader.launch.sandboxnet import SandboxNetwork, check_firewall
+from grader.launch.sandboxnet import SHARED_PREFIX, SandboxNetwork, check_firewall
 
 #: The unprivileged user and group every container runs as ("nobody" in Debian images).
 SANDBOX_UID = 65534
@@ -87,14 +96,41 @@ MIB = 1024 * 1024
 #: The phases timed in ``DockerProgram.phases`` (seconds each): ``copy`` the host staging
 #: copy (and the fingerprint that finds it made already), ``network`` making and removing the
 #: sandbox network and its firewall chain, ``create`` creating the container and attaching
-#: to it, ``start`` starting it and entering its network namespace, ``stop`` killing and
-#: removing it.  (The copy into the container's tmpfs runs in the container before the
-#: program, so it counts in the runner's ``ready``.)
-PHASES = ("copy", "network", "create", "start", "stop")
+#: to it, ``start`` starting it and entering its network namespace, ``stop`` killing it and
+#: collecting its output, ``teardown`` removing it (and its network after the last user) in
+#: the background, off the critical path: recorded when done, so a report written sooner
+#: may miss it.  (The copy into the container's tmpfs runs in the container before the
+#: program, so it counts in the runner's ``ready``.)  ``network`` is charged to the program
+#: that made a shared network; the others of its grading only look it up.
+PHASES = ("copy", "network", "create", "start", "stop", "teardown")
+#: Phases spent off the critical path (a benchmark leaves them out of the overhead).
+BACKGROUND_PHASES = frozenset({"teardown"})
+#: Seconds ``close()`` waits for the background removals (each API call is bounded too).
+RETIRE_BOUND = 2 * API_TIMEOUT
 #: What to do when the image is missing (README: air-gapped labs).
 IMAGE_ADVICE = ("build a local image with .ci/build-image (no registry needed) and pass "
                 "--image sockgrade/debian-python:bookworm, or set [docker] image in the "
                 "assignment")
+
+
+#: What programs must have in common to share a network: their grading (``LaunchSpec.group``)
+#: and the grader listeners its firewall lets them reach.
+_LeaseKey = tuple[str, tuple[tuple[str, int], ...]]
+
+
+class _Lease:
+    """A sandbox network and how many programs use it (containers not yet removed).
+
+    ``key`` is set while the network takes more programs of its grading;
+    ``capacity`` is how many containers its subnet holds.
+    """
+
+    def __init__(self, network: SandboxNetwork, key: _LeaseKey | None, token: int) -> None:
+        self.network = network
+        self.key = key
+        self.token = token
+        self.users = 1
+        self.capacity = ipaddress.IPv4Network(network.subnet).num_addresses - 3
 
 
 def connect_engine() -> Any:
@@ -129,7 +165,8 @@ class DockerLauncher:
     #: Servers are told to bind the container's loopback, and reached there (see DockerProgram).
     bind_host = "127.0.0.1"
     isolated_network = True
-    network_mode = "each server in a container with a firewalled network of its own"
+    network_mode = ("each server in a container of its own, on a firewalled network shared "
+                    "only with its own grading's programs")
     #: The interpreter word of a ``python ...`` command: the image's own.
     python = "python"
 
@@ -157,6 +194,9 @@ class DockerLauncher:
         self._staging_root: Path | None = None
         self._staging_token: int | None = None
         self._programs: set[DockerProgram] = set()
+        self._shared: dict[_LeaseKey, _Lease] = {}
+        self._making: dict[_LeaseKey, threading.Lock] = {}
+        self._retiring: set[threading.Thread] = set()
         self._checked = False
         self._closed = False
         cleanup.sweep(self._client)
@@ -294,13 +334,102 @@ class DockerLauncher:
         with self._lock:
             self._programs.discard(program)
 
+    # -- networks -------------------------------------------------------------
+
+    def _acquire(self, group: str | None, allow: tuple[tuple[str, int], ...]) -> _Lease:
+        """A network for a program of ``group`` allowed to reach ``allow``: its grading's
+        shared one while it has room, else a new one (shared when ``group`` is set)."""
+        key = None if group is None else (group, allow)
+        if key is None:
+            return self._new_lease(None, allow)
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # lanes starting at once wait for the first one's network
+            with self._lock:
+                lease = self._shared.get(key)
+                if lease is not None and lease.users < lease.capacity:
+                    lease.users += 1
+                    return lease
+            return self._new_lease(key, allow)
+
+    def _new_lease(self, key: _LeaseKey | None, allow: tuple[tuple[str, int], ...]) -> _Lease:
+        """A new network whose firewall lets its programs reach ``allow`` (shared by ``key``'s
+        programs when set, in place of a full one), used by one program."""
+        network = SandboxNetwork.create(
+            self._client, name=f"sockgrade-{self.run_id}-{os.urandom(3).hex()}",
+            labels=self.labels(), allow=allow,
+            prefix=SHARED_PREFIX if key is not None else sandboxnet.SUBNET_PREFIX)
+        client = self._client
+        lease = _Lease(network, None, leftovers.REGISTRY.add(lambda: network.remove(client)))
+        if key is not None:
+            with self._lock:
+                lease.key = key
+                self._shared[key] = lease
+        return lease
+
+    def _release(self, lease: _Lease) -> None:
+        """One program of ``lease`` is gone (its container removed): remove the network and its
+        firewall chain after the last."""
+        with self._lock:
+            lease.users -= 1
+            if lease.users > 0:
+                return
+            if lease.key is not None and self._shared.get(lease.key) is lease:
+                del self._shared[lease.key]
+                self._making.pop(lease.key, None)
+            lease.key = None
+        lease.network.remove(self._client)
+        leftovers.REGISTRY.discard(lease.token)
+
+    def _retire(self, program: DockerProgram) -> None:
+        """Remove ``program``'s container (and network after its last user) in a background
+        thread; at once when the launcher is closing."""
+        def run() -> None:
+            try:
+                program._remove()
+            except Exception:  # left registered: the exit backstop and the sweep remove it
+                pass
+            finally:
+                with self._lock:
+                    self._retiring.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name="docker-teardown", daemon=True)
+        with self._lock:
+            background = not self._closed
+            if background:
+                self._retiring.add(thread)
+        if background:
+            thread.start()
+        else:
+            program._remove()
+
+    def settle(self, timeout: float = RETIRE_BOUND) -> None:
+        """Wait up to ``timeout`` seconds for the background removals started so far."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                threads = list(self._retiring)
+            if not threads:
+                return
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return
+
     def close(self) -> None:
-        """Stop every program still running, remove the anchor network and staging copies."""
+        """Stop every program still running, wait for the removals, remove the anchor network
+        and staging copies."""
         with self._lock:
             self._closed = True
             programs = list(self._programs)
         for program in programs:
             program.stop()
+        self.settle()
+        with self._lock:
+            leases = list(self._shared.values())
+            self._shared.clear()
+        for lease in leases:  # only after a removal that outlived RETIRE_BOUND (the exit
+            lease.network.remove(self._client)  # backstop tries again)
         with self._lock:
             anchor, self._anchor = self._anchor, None
             root, self._staging_root = self._staging_root, None
@@ -483,6 +612,7 @@ class DockerProgram:
         self._status: int | None = None
         self._oom = False
         self._network: SandboxNetwork | None = None
+        self._lease: _Lease | None = None
         self._container: str | None = None
         self._sock: socket.socket | None = None
         self._response: Any = None
@@ -518,11 +648,9 @@ class DockerProgram:
 
         launcher = self._launcher
         labels = launcher.labels()
-        suffix = os.urandom(3).hex()
         mark = time.monotonic()
-        self._network = SandboxNetwork.create(
-            launcher.client, name=f"sockgrade-{launcher.run_id}-{suffix}", labels=labels,
-            allow=allow)
+        self._lease = launcher._acquire(spec.group, allow)
+        self._network = self._lease.network
         mark = self._phase("network", mark)
         limits = self._limits
         mounts = [docker.types.Mount(SOURCE_MOUNT, str(source), type="bind", read_only=True)]
@@ -736,62 +864,92 @@ class DockerProgram:
                 self._sock.shutdown(socket.SHUT_WR)
 
     def stop(self) -> None:
-        """Kill and remove the container, its network and firewall chain; idempotent."""
+        """Kill the program and collect its output and status; idempotent.
+
+        The container, then (after its last user) the network and its
+        firewall chain, are removed in the background; the launcher's
+        ``close()`` waits for that.
+        """
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
         try:
-            self._teardown()
+            self._halt()
         finally:
             self._launcher._forget(self)
-        # Only now: interrupted half-way, the exit-time backstop runs the teardown again.
-        leftovers.REGISTRY.discard(self._token)
+            self._launcher._retire(self)
 
     def _teardown(self) -> None:
+        """Everything ``stop()`` does and what it leaves to the background, at once (the exit
+        backstop)."""
+        self._halt()
+        self._remove()
+
+    def _halt(self) -> None:
+        """Kill the container's processes, let the output reach its end, close the sockets."""
         import docker.errors
 
         mark = time.monotonic()
         if self._container is not None and self._started and self._status is None:
             if self._main_alive() and self._proc is not None:
                 # SIGKILL to the container's PID 1 from the host ends its whole PID namespace
-                # at once; the removal below waits for the engine to see it.  Like a local
-                # program's, the status is then "killed by SIGKILL".
+                # at once; the engine then ends the attach stream.  Like a local program's,
+                # the status is then "killed by SIGKILL".
                 with contextlib.suppress(psutil.Error):
                     self._proc.kill()
                 with self._lock:
                     if self._status is None:
                         self._status = -signal.SIGKILL
             else:
-                with contextlib.suppress(docker.errors.DockerException):
+                with contextlib.suppress(docker.errors.DockerException, OSError):
                     self._api.kill(self._container)
                 self._collect()
-        if self._container is not None:
-            for _ in range(20):
-                try:
-                    self._api.remove_container(self._container, force=True, v=True)
-                    break
-                except docker.errors.NotFound:
-                    break
-                except docker.errors.APIError as exc:
-                    if "in progress" not in str(exc):
-                        break
-                    time.sleep(0.05)  # retry a real condition: the engine's own removal
-                except OSError:  # the engine is unreachable: 'sockgrade cleanup' removes it
-                    break
         if self._demux is not None:
-            self._demux.join(1.0)  # the engine ends the stream once the container is gone
+            self._demux.join(1.0)  # the engine ends the stream once the container has exited
         self._close_socket()
         if self._namespace is not None:
             self._namespace.close()
-        mark = self._phase("stop", mark)
-        if self._network is not None:
-            self._network.remove(self._launcher.client)
-        mark = self._phase("network", mark)
         for capture in (self._out, self._err):
             if capture is not None:
                 capture.join(1.0)
         self._phase("stop", mark)
+
+    def _remove(self) -> None:
+        """Remove the container, then give its network back (removed after its last user).
+
+        Safe to run again, and at the same time (the exit backstop while a
+        background removal is under way): a container already gone is fine,
+        and the network is given back once.
+        """
+        import docker.errors
+
+        mark = time.monotonic()
+        try:
+            if self._container is not None:
+                for _ in range(20):
+                    try:
+                        self._api.remove_container(self._container, force=True, v=True)
+                        break
+                    except docker.errors.NotFound:
+                        break
+                    except docker.errors.APIError as exc:
+                        if "in progress" not in str(exc):
+                            break
+                        time.sleep(0.05)  # retry a real condition: the engine's own removal
+                    except OSError:  # the engine is unreachable: 'sockgrade cleanup' removes it
+                        break
+            if self._demux is not None:
+                self._demux.join(1.0)
+            self._close_socket()
+            with self._lock:
+                lease, self._lease = self._lease, None
+            if lease is not None:
+                self._launcher._release(lease)
+        finally:
+            self._phase("teardown", mark)
+        # Only now: interrupted half-way, the exit-time backstop runs the teardown again.
+        leftovers.REGISTRY.discard(self._token)
 
     def _close_socket(self) -> None:
         if self._sock is not None:

@@ -1,11 +1,15 @@
-"""Sandbox networks for the Docker launcher: one internal, firewalled bridge per container.
+"""Sandbox networks for the Docker launcher: internal, firewalled bridges, never shared
+between submissions.
 
 Theory of operation: the grader must reach the submission, and the
-submission must reach nothing else.  Each container gets a network of its
-own: a Docker ``--internal`` bridge (Docker drops traffic that would leave
-its subnet, so there is no route off the machine) on a small subnet
-(``/29``) that holds only the host's gateway address and that container (so
-there is no other container to reach).  That leaves one hole, measured on
+submission must reach nothing else.  Each grading gets networks of its own
+(the programs of one grading of one submission, its lanes and restarts, may
+share one; a program started outside a grading gets one to itself): a
+Docker ``--internal`` bridge (Docker drops traffic that would leave its
+subnet, so there is no route off the machine) on a small subnet (``/29``
+for one container, ``/28`` for a grading's) that holds only the host's
+gateway address and that grading's containers (so there is no other
+submission's container to reach).  That leaves one hole, measured on
 Docker 20.10: a packet from the container to *any address of the host* (the
 bridge gateway, docker0, eth0) is local delivery, not forwarding, so host
 services listening on all addresses answer.  A per-network iptables chain
@@ -57,6 +61,8 @@ POOL_ENV = "SOCKGRADE_DOCKER_POOL"
 DEFAULT_POOL = "198.18.0.0/15"
 #: Prefix length of one sandbox subnet: gateway, one container, spare addresses.
 SUBNET_PREFIX = 29
+#: Prefix length of a subnet shared by one grading's programs: gateway and up to 13.
+SHARED_PREFIX = 28
 CHAIN_PREFIX = "SOCKGRADE-"
 BRIDGE_PREFIX = "sg"
 COMMENT = "sockgrade"
@@ -215,16 +221,17 @@ def _pool() -> ipaddress.IPv4Network:
     return pool
 
 
-def _candidate_subnets() -> list[ipaddress.IPv4Network]:
+def _candidate_subnets(prefix: int = SUBNET_PREFIX) -> list[ipaddress.IPv4Network]:
     pool = _pool()
-    count = 2 ** (SUBNET_PREFIX - pool.prefixlen)
-    size = 2 ** (32 - SUBNET_PREFIX)
+    prefix = max(prefix, pool.prefixlen)
+    count = 2 ** (prefix - pool.prefixlen)
+    size = 2 ** (32 - prefix)
     start = random.SystemRandom().randrange(count)
     taken = _host_networks()
     out = []
     for i in range(min(count, ATTEMPTS * 4)):
         base = int(pool.network_address) + ((start + i) % count) * size
-        subnet = ipaddress.IPv4Network((base, SUBNET_PREFIX))
+        subnet = ipaddress.IPv4Network((base, prefix))
         if not any(subnet.overlaps(net) for net in taken):
             out.append(subnet)
         if len(out) >= ATTEMPTS:
@@ -257,17 +264,19 @@ class SandboxNetwork:
         labels: Mapping[str, str],
         allow: Sequence[tuple[str, int]] = (),
         firewall: bool = True,
+        prefix: int = SUBNET_PREFIX,
     ) -> SandboxNetwork:
         """Create the network (and its chain when ``firewall``); GraderError when impossible.
 
         ``allow`` lists the grader's listeners, ``(address, port)``, the
-        container may open connections to.
+        containers on it may open connections to; ``prefix`` is the subnet's
+        prefix length (``SHARED_PREFIX`` for a grading's shared network).
         """
         import docker.errors
         import docker.types
 
         last = "no free subnet in the pool"
-        for subnet in _candidate_subnets():
+        for subnet in _candidate_subnets(prefix):
             suffix = os.urandom(5).hex()
             bridge = BRIDGE_PREFIX + suffix
             gateway = str(subnet.network_address + 1)
@@ -316,5 +325,7 @@ class SandboxNetwork:
                 if "active endpoints" not in str(exc):
                     break
                 time.sleep(0.05)  # retry a real condition: the endpoint going away
+            except OSError:  # the engine is unreachable: 'sockgrade cleanup' removes it
+                break
         if self.chain is not None:
             remove_chain(self.bridge, self.chain, owner=self.owner)

@@ -3,7 +3,6 @@ probes for the stated reason, and verdicts repeat exactly."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -95,10 +94,8 @@ def test_the_retry_time_is_in_the_transcript() -> None:
 
 
 def test_reference_verdicts_repeat_20_times_in_parallel() -> None:
-    started = time.monotonic()
     with ThreadPoolExecutor(10) as pool:
         assert_all_passed_alike(list(pool.map(lambda _: grade(LAB), range(20))))
-    assert time.monotonic() - started < 60  # about 15 s on an idle 2-core machine
 
 
 def test_a_known_bug_gets_the_same_verdicts_5_times() -> None:

@@ -55,8 +55,11 @@ def _verdicts(out: Path, student: str) -> dict[str, str]:
 
 
 # -- 1. pinned ports and TIME_WAIT ---------------------------------------------------------
+# Tests that pin a port on the grader's own loopback share one xdist group: on one worker
+# they run one after another, as two of them on one port at once would collide.
 
 
+@pytest.mark.xdist_group("pinned-ports-on-the-shared-loopback")
 def test_a_fixed_port_server_graded_five_times_on_a_shared_loopback_gets_the_same_verdicts() -> None:
     """The server closes every connection first and crashes on the reset probes: each of five
     gradings in a row restarts it on its pinned port and runs every later probe."""
@@ -69,6 +72,7 @@ def test_a_fixed_port_server_graded_five_times_on_a_shared_loopback_gets_the_sam
     assert len({tuple(signature(r)) for r in runs}) == 1
 
 
+@pytest.mark.xdist_group("pinned-ports-on-the-shared-loopback")
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker_image")
 def test_a_class_of_fixed_port_servers_gets_identical_rows_in_every_network_mode(
@@ -116,6 +120,7 @@ def test_a_port_held_by_another_process_is_a_grader_error_naming_it() -> None:
 # -- 2 and 3. local and Docker agree; namespaces -----------------------------------------
 
 
+@pytest.mark.xdist_group("pinned-ports-on-the-shared-loopback")
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker_image")
 def test_a_loopback_only_server_gets_the_same_verdicts_under_every_runner() -> None:

@@ -153,14 +153,15 @@ def _shared_folder() -> Path:
     return SHARED[0]
 
 
-def graded(assignment_id: str, program: Path | None = None, **options: object) -> GradeResult:
-    """``program`` (None: the reference) graded on ``assignment_id`` once per test session.
+def graded(assignment_id: str, program: Path | None = None) -> GradeResult:
+    """``program`` (None: the reference) graded on ``assignment_id`` once per test session,
+    with every probe and the default seed.
 
     The first worker to ask grades it (holding a file lock, so another worker asking meanwhile
     waits instead of grading it twice) and stores the pickled result where every worker of
-    the session finds it.  ``options`` are RunOptions fields, part of the key.
+    the session finds it.
     """
-    key = repr((assignment_id, str(program), sorted(options.items())))
+    key = repr((assignment_id, str(program)))
     if key in _GRADED:
         return _GRADED[key]
     name = hashlib.sha256(key.encode()).hexdigest()[:24]
@@ -170,7 +171,7 @@ def graded(assignment_id: str, program: Path | None = None, **options: object) -
         if stored.exists():
             result: GradeResult = pickle.loads(stored.read_bytes())
         else:
-            result = grade(assignment_id, program, **options)
+            result = grade(assignment_id, program)
             partial = stored.with_suffix(".partial")
             partial.write_bytes(pickle.dumps(result))
             partial.replace(stored)
@@ -206,8 +207,8 @@ AT_ONCE = 4
 REPEAT_CHUNKS = range(5)
 
 
-def grade_at_once(assignment_id: str, target: str | Path | None = None, *, times: int = AT_ONCE,
-                  **options: object) -> list[GradeResult]:
+def grade_at_once(assignment_id: str, target: str | Path | None = None, *,
+                  times: int = AT_ONCE) -> list[GradeResult]:
     """``times`` gradings of the same program started together (each its own instance)."""
     with ThreadPoolExecutor(times) as pool:
-        return list(pool.map(lambda _: grade(assignment_id, target, **dict(options)), range(times)))
+        return list(pool.map(lambda _: grade(assignment_id, target), range(times)))

@@ -102,8 +102,10 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
                 targets = [f"{h}:{service.port}" for h in hosts]
                 targets += [f"gateway:{service.port}", f"{victim.ip}:7000",
                             f"{plain_ip}:{plain_port}", "1.1.1.1:53", "1.1.1.1:443"]
+                # it tries every target (up to 1 s each) before it listens: the startup
+                # deadline is a teacher's longer one, as this test is about where it connects
                 result = grade("tcp-echo-server", CONNECT_OUT, launcher=launcher,
-                               select=QUICK, extra=tuple(targets))
+                               select=QUICK, extra=tuple(targets), startup=60.0)
             finally:
                 victim.stop()
         # the grader reached the submission...
@@ -118,7 +120,7 @@ def test_a_submission_connecting_out_reaches_nothing(tmp_path: Path) -> None:
         # the same program graded locally on the shared loopback does reach the host service:
         # the targets were live
         local = grade("tcp-echo-server", CONNECT_OUT, launcher=LocalLauncher(own_network=False),
-                      select=QUICK,
+                      select=QUICK, startup=60.0,
                       extra=(f"{_host_addresses()[0]}:{service.port}",))
         assert b": connected" in local.output.stdout
         assert len(service.peers) == 1

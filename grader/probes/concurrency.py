@@ -194,8 +194,8 @@ def non_reading_client(ctx: ProbeContext) -> None:
 
     The first client writes until the server stops taking its bytes (on
     loopback 8 MiB or more; at most {max_bytes}) and never reads,
-    so the echo owed to it backs up.  Then a second client must get {rounds} round trips done
-    before the reply deadline, and once the first client has reset its
+    so the echo owed to it backs up.  Then a second client must get {rounds} round trips done,
+    each within the reply timeout, and once the first client has reset its
     connection, one more.  A select()/poll() server needs non-blocking
     sockets and per-client output queues (a blocking send() waits for the
     slow reader and stalls everyone); a threaded server must not hold a
@@ -218,7 +218,11 @@ def non_reading_client(ctx: ProbeContext) -> None:
                  else f"was not taken for {stall:g} s" if pusher.stalled(stall) else "still moved")
         ctx.log(f"non-reading client: {pusher.sent} bytes written, then it {state}")
         client = crowd.add(other, [_message(ctx, 0, turn) for turn in range(rounds)])
-        crowd.run(lambda: not client.waiting, deadline=ctx.reply_deadline())
+        # each round trip gets the reply timeout: a server stalled by the non-reading client
+        # moves no byte at all, and a loaded machine may take a while over one round trip
+        crowd.run(lambda: not client.waiting,
+                  deadline=ctx.reply_deadline(rounds * ctx.reply_timeout),
+                  idle=ctx.reply_timeout)
         ctx.log(f"second client: {client.rounds} of {rounds} round trips; the first client "
                 f"has written {pusher.sent} bytes in all")
     finally:
@@ -228,9 +232,9 @@ def non_reading_client(ctx: ProbeContext) -> None:
             "a second client went wrong while another did not read its echo"))
     if not client.done:
         raise ProbeFailed(
-            f"a second client got {client.rounds} of {rounds} echoes within "
-            f"{ctx.reply_timeout:g} s while another client ({pusher.sent:,} bytes sent) did not "
-            "read its echo",
+            f"a second client got {client.rounds} of {rounds} echoes ({ctx.reply_timeout:g} s "
+            f"allowed for each) while another client ({pusher.sent:,} bytes sent) did "
+            "not read its echo",
             hint="one client that does not read must not stall the others: in a select()/poll() "
                  "server make every socket non-blocking and keep an output queue per client "
                  "(a blocking send()/sendall() waits for the slow reader); in a threaded server "

@@ -8,7 +8,7 @@ timing: resets, backpressure, idle CPU), two gradings at once, while the suite's
 workers load both cores (a busy process of its own cost 3 CPU-minutes per run and
 changed nothing: the full soak, ``--hog 2``, is the benchmark's job).  It must find no
 differing grading and no ``error`` verdict; the figures it printed are in the failure
-message.
+message.  Its record of each grading (``--record``) gives the same figures (``--report``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def test_short_soak_finds_no_differing_verdict(tmp_path: Path) -> None:
     figures = tmp_path / "soak.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--lab", "tcp-echo-server",
-         "--rounds", "2", "--hog", "0", "--jobs", "2", "--json", str(figures)],
+         "--rounds", "2", "--hog", "0", "--jobs", "2", "--json", str(figures),
+         "--record", str(tmp_path / "soak.jsonl")],
         capture_output=True, text=True, timeout=840, check=False)
     report = done.stdout[-3000:] + done.stderr[-3000:]
     assert done.returncode == 0, report
@@ -38,3 +39,11 @@ def test_short_soak_finds_no_differing_verdict(tmp_path: Path) -> None:
     assert soak["gradings"] == 2 * soak["programs"], report
     assert soak["differing"] == 0, report
     assert soak["errors"] == [], report
+    # the record of each grading gives the same figures without grading again
+    again = tmp_path / "again.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--report",
+                    str(tmp_path / "soak.jsonl"), "--json", str(again)],
+                   capture_output=True, text=True, timeout=60, check=True)
+    recorded = json.loads(again.read_text())
+    assert {k: recorded[k] for k in ("programs", "gradings", "differing", "errors")} == \
+        {k: soak[k] for k in ("programs", "gradings", "differing", "errors")}

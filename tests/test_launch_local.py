@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,8 +14,11 @@ import psutil
 from helpers import BUGS, TESTS, grade, not_passed, verdict
 
 from grader import net
+from grader.bundle import REFERENCE_DIR
+from grader.errors import LaunchError
 from grader.launch.base import LaunchSpec, Limits
 from grader.launch.local import TOKEN_VAR, LocalLauncher
+from grader.launch.tracked import TrackedLauncher
 from grader.net import free_port
 from grader.readiness import wait_ready
 from grader.verdict import Outcome
@@ -139,3 +143,72 @@ def test_a_program_that_binds_a_busy_port_of_its_own_is_not_retried(tmp_path: Pa
     assert start.outcome is Outcome.FAILED
     assert "SO_REUSEADDR" in start.hint or "busy" in start.hint, start.hint
     assert not any("was taken" in note for note in result.notes)
+
+
+class _SlowStart:
+    """A real local launcher whose start waits for ``go`` first: a start still in progress
+    when the grading is interrupted."""
+
+    def __init__(self) -> None:
+        self.inner = LocalLauncher()
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.name, self.bind_host, self.isolated_network = "local", "127.0.0.1", False
+
+    def start(self, spec: LaunchSpec):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        assert self.go.wait(30)
+        return self.inner.start(spec)
+
+
+def test_an_interrupt_stops_a_program_whose_start_was_in_progress() -> None:
+    slow = _SlowStart()
+    tracked = TrackedLauncher(slow)  # type: ignore[arg-type]
+    port = free_port()
+    spec = LaunchSpec(argv=(sys.executable, str(REFERENCE_DIR / "tcp_echo_server.py"),
+                            "127.0.0.1", str(port)), cwd=REFERENCE_DIR)
+    outcome: list[object] = []
+    starter = threading.Thread(target=lambda: outcome.append(_start_or_error(tracked, spec)))
+    starter.start()
+    assert slow.entered.wait(30)
+    aborter = threading.Thread(target=tracked.abort)
+    aborter.start()
+    assert _wait_until(lambda: tracked.aborted)
+    assert aborter.is_alive()  # abort waits for the start in progress...
+    slow.go.set()
+    aborter.join(60)
+    assert not aborter.is_alive()
+    # ...and once it returns, the program that start made is already stopped, though the
+    # starting thread may not have run again (an interrupted grader exits right away)
+    started = [p for p in psutil.process_iter(["cmdline"])
+               if str(port) in (p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE]
+    assert started == []
+    starter.join(60)
+    assert isinstance(outcome[0], LaunchError)  # the late start is refused, not used
+
+
+def test_a_second_stop_returns_only_once_the_program_is_gone() -> None:
+    program, port = start(REFERENCE_DIR / "tcp_echo_server.py")
+    assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=10).ready
+    pid = program.pid
+    first = threading.Thread(target=program.stop)
+    first.start()
+    program.stop()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    first.join(30)
+
+
+def _start_or_error(tracked: TrackedLauncher, spec: LaunchSpec) -> object:
+    try:
+        return tracked.start(spec)
+    except LaunchError as exc:
+        return exc
+
+
+def _wait_until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # polls a flag another thread sets; bounded
+    return True

@@ -37,6 +37,7 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -145,6 +146,7 @@ class LocalProgram:
         self.pid = self._proc.pid
         self.description = f"pid {self.pid}"
         self._stopped = False
+        self._stopping = threading.Lock()  # a second stop() waits for the first to finish
         if self._namespace is not None:
             self.description += " (own network namespace)"
         self.phases["start"] = time.monotonic() - begun
@@ -257,10 +259,18 @@ class LocalProgram:
         return alive
 
     def stop(self) -> None:
-        """SIGKILL the process group, descendants and token carriers until none is left."""
-        if self._stopped:
-            return
-        self._stopped = True
+        """SIGKILL the process group, descendants and token carriers until none is left.
+
+        Idempotent; a call made while another thread is stopping the program returns only
+        once that stop has finished (an interrupted grader exits right after its stop).
+        """
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._stop()
+
+    def _stop(self) -> None:
         begun = time.monotonic()
         self.close_stdin()
         deadline = time.monotonic() + 10.0

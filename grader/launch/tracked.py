@@ -18,6 +18,9 @@ from typing import Any
 from grader.errors import LaunchError
 from grader.launch.base import Launcher, LaunchSpec, Program, phases_of
 
+#: Most seconds :meth:`TrackedLauncher.abort` waits for starts in progress to end.
+START_GRACE = 30.0
+
 
 class TrackedLauncher:
     """A launcher that remembers its programs so an interrupt can stop them.
@@ -31,6 +34,8 @@ class TrackedLauncher:
         self._inner = inner
         self._programs: list[Program] = []
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)  # notified when a start ends
+        self._starting = 0  # starts in progress in other threads
         self.aborted = False
         self.name = inner.name
         self.bind_host = inner.bind_host
@@ -56,12 +61,20 @@ class TrackedLauncher:
 
     def start(self, spec: LaunchSpec) -> Program:
         """Start ``spec`` with the shared launcher, unless the grading was interrupted."""
-        if self.aborted:
-            raise LaunchError("the grading was interrupted")
-        program = self._inner.start(spec)
         with self._lock:
-            self._programs.append(program)
-            late = self.aborted
+            if self.aborted:
+                raise LaunchError("the grading was interrupted")
+            self._starting += 1
+        program: Program | None = None
+        try:
+            program = self._inner.start(spec)
+        finally:
+            with self._lock:
+                self._starting -= 1
+                if program is not None:
+                    self._programs.append(program)
+                late = self.aborted
+                self._settled.notify_all()
         if late:
             program.stop()
             raise LaunchError("the grading was interrupted")
@@ -85,9 +98,16 @@ class TrackedLauncher:
         return total
 
     def abort(self) -> None:
-        """Stop every program this grading started; later starts fail."""
+        """Stop every program this grading started; later starts fail.
+
+        A start in progress in another thread is waited for (at most
+        :data:`START_GRACE` seconds) and its program stopped too: the caller may
+        exit right after, and a program whose start outlived the grader would
+        run on.
+        """
         with self._lock:
             self.aborted = True
+            self._settled.wait_for(lambda: self._starting == 0, timeout=START_GRACE)
             programs = list(self._programs)
         for program in programs:
             with contextlib.suppress(Exception):  # best effort while interrupting

@@ -24,9 +24,11 @@ import helpers
 
 from grader.launch import netns
 
-#: Workers for ``-n auto``: the suite mostly waits on sockets and timers, so four keep two
-#: cores busy.  ``SOCKGRADE_TEST_WORKERS`` overrides it.
-WORKERS = 4
+#: Workers for ``-n auto``: the suite mostly waits on sockets and timers, so three keep two
+#: cores busy (four drove a slower 2-core machine to a load average of 20, where reply
+#: deadlines of 2 s were missed by reference programs).  ``SOCKGRADE_TEST_WORKERS``
+#: overrides it.
+WORKERS = 3
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

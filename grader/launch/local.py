@@ -173,7 +173,16 @@ class LocalProgram:
             return None
 
     def pids(self) -> list[int]:
-        """The main process (if alive) and all its live descendants."""
+        """The main process (if alive) and all its live descendants.
+
+        With a pids cgroup (root) that is the group's member list, one file read (a zombie
+        is not a member; a daemon that left by a double fork still is); otherwise the
+        process tree is walked, which reads every process's status.
+        """
+        if self._cgroup is not None:
+            members = self._cgroup.pids()
+            if members or self._proc.poll() is not None:
+                return sorted(members, key=lambda pid: pid != self.pid)  # the main one first
         try:
             main = psutil.Process(self.pid)
             if main.status() == psutil.STATUS_ZOMBIE:

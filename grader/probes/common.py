@@ -43,6 +43,17 @@ def printable(rng: random.Random, size: int) -> bytes:
     return rng.randbytes(size).translate(_TO_PRINTABLE)
 
 
+#: What :func:`text` is made of: letters, digits, space and ``,.-``.
+_ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
+_TO_ALPHABET = bytes(_ALPHABET[b % len(_ALPHABET)] for b in range(256))
+
+
+def text(rng: random.Random, low: int, high: int) -> bytes:
+    """Seeded random text of ``low`` to ``high`` bytes (letters, digits, space, ``,.-``; no
+    newline): the body of a message whose framing the probe adds."""
+    return rng.randbytes(rng.randint(low, high)).translate(_TO_ALPHABET)
+
+
 #: Poll interval when waiting on a program's state, in seconds.
 POLL = 0.01
 

@@ -27,7 +27,7 @@ from grader.launch.base import runnable
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
-from grader.probes.common import echo_hint, printable, register_startup, wait_for
+from grader.probes.common import echo_hint, printable, register_startup, text, wait_for
 from grader.probes.generic import IDLE_PARAMS, close_wait, measure_idle_cpu
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, mismatch
@@ -39,17 +39,12 @@ register_startup(SUITE)
 probe = REGISTRY.probe
 
 
-def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
-    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
-    return bytes(ctx.rng.choice(alphabet) for _ in range(ctx.rng.randint(low, high)))
-
-
 @probe(SUITE, ECHO, weight=2, depends=("startup/listens",))
 def one_message(ctx: ProbeContext) -> None:
     """One message sent on a new connection comes back unchanged. Source: docs/labs.md §1, §9."""
     adapter = adapter_for(ctx)
     with ctx.connect() as conn:
-        adapter.check(ctx, conn, adapter.one(b"hello sockgrade " + _text(ctx, 8, 40) + b"\n"))
+        adapter.check(ctx, conn, adapter.one(b"hello sockgrade " + text(ctx.rng, 8, 40) + b"\n"))
 
 
 @probe(SUITE, "echo/many-messages", depends=(ECHO,))
@@ -64,7 +59,7 @@ def many_messages(ctx: ProbeContext) -> None:
                          "(one message per connection): remove it from the assignment")
     with ctx.connect() as conn:
         for index in range(20):
-            message = f"message {index}: ".encode() + _text(ctx, 1, 2000) + b"\n"
+            message = f"message {index}: ".encode() + text(ctx.rng, 1, 2000) + b"\n"
             ctx.log(f"message {index}: {len(message)} bytes")
             try:
                 adapter.check(ctx, conn, message)
@@ -108,7 +103,7 @@ def one_byte_writes(ctx: ProbeContext) -> None:
     A server must not take one recv() as one message. Source: docs/labs.md §1, §9.
     """
     adapter = adapter_for(ctx)
-    message = adapter.frame(b"split " + _text(ctx, 20, 30) + b"\n")
+    message = adapter.frame(b"split " + text(ctx.rng, 20, 30) + b"\n")
     with ctx.connect(nodelay=True) as conn:
         sent = conn.send_all(message, deadline=ctx.reply_deadline(), chunks=[1] * len(message),
                              gap=0.002)
@@ -238,7 +233,7 @@ def half_close(ctx: ProbeContext) -> None:
     endless data. Source: docs/labs.md §1 ("When the client shuts down its sending side";
     "finish sending whatever is still pending and close").
     """
-    message = adapter_for(ctx).frame(_text(ctx, 200, 600) + b"\n")
+    message = adapter_for(ctx).frame(text(ctx.rng, 200, 600) + b"\n")
     with ctx.connect() as conn:
         conn.send_all(message, deadline=ctx.reply_deadline())
         conn.shutdown_write()
@@ -258,7 +253,7 @@ def closes_after_client(ctx: ProbeContext) -> None:
     adapter = adapter_for(ctx)
     before = close_wait(ctx)
     with ctx.connect() as conn:
-        adapter.check(ctx, conn, adapter.one(_text(ctx, 10, 50)))
+        adapter.check(ctx, conn, adapter.one(text(ctx.rng, 10, 50)))
     ctx.log("client closed")
     deadline = ctx.reply_deadline()
     left = wait_for(lambda: (n if (n := close_wait(ctx)) <= before else None),

@@ -32,7 +32,7 @@ from grader.context import ProbeContext
 from grader.events import Reset
 from grader.probes import generic, queues, stream
 from grader.probes.adapter import judge_reply_then_close
-from grader.probes.common import register_startup, wait_for
+from grader.probes.common import register_startup, text, wait_for
 from grader.probes.registry import REGISTRY, Param, ProbeFunc
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, excerpt
 
@@ -201,7 +201,7 @@ def half_close(ctx: ProbeContext) -> None:
     close_notify unread, and its kernel answers with a reset.
     Source: docs/labs.md §12 ("the server then finishes sending whatever is still pending and closes").
     """
-    message = _text(ctx, 200, 600) + b"\n"
+    message = text(ctx.rng, 200, 600) + b"\n"
     with ctx.connect() as conn:
         if not isinstance(conn, tls.TlsConn):
             raise ProbeError("shutdown/half-close needs a TLS connection ([protocol] transport)")
@@ -220,11 +220,6 @@ def half_close(ctx: ProbeContext) -> None:
             hint = ("it closed with the client's close_notify unread (the kernel then sends "
                     "RST): keep reading until recv() returns b'', then close")
         raise ProbeFailed(exc.reason, hint=hint, evidence=exc.evidence) from None
-
-
-def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
-    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
-    return bytes(ctx.rng.choice(alphabet) for _ in range(ctx.rng.randint(low, high)))
 
 
 # -- helpers -------------------------------------------------------------

@@ -21,7 +21,7 @@ import time
 from grader.context import ProbeContext
 from grader.events import Reset
 from grader.probes import datagram
-from grader.probes.common import printable
+from grader.probes.common import printable, text
 from grader.probes.datagram import DatagramLab, check_reply, judge_reply, peer
 from grader.probes.registry import REGISTRY, Param
 from grader.udp import MAX_DATAGRAM
@@ -32,13 +32,8 @@ SOURCE = "docs/labs.md §6"
 probe = REGISTRY.probe
 
 
-def _text(ctx: ProbeContext, low: int, high: int) -> bytes:
-    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
-    return bytes(ctx.rng.choice(alphabet) for _ in range(ctx.rng.randint(low, high)))
-
-
 def _request(ctx: ProbeContext, index: int) -> bytes:
-    return f"datagram {index}: ".encode() + _text(ctx, 8, 40)
+    return f"datagram {index}: ".encode() + text(ctx.rng, 8, 40)
 
 
 def datagram_hint(sent: bytes, expected: bytes, got: bytes) -> str:
@@ -72,7 +67,7 @@ def boundaries(ctx: ProbeContext) -> None:
     datagrams of the same sizes out").
     """
     sizes = list(ctx.param_ints("sizes"))
-    payloads = [f"part {i} ".encode() + _text(ctx, size, size) for i, size in enumerate(sizes)]
+    payloads = [f"part {i} ".encode() + text(ctx.rng, size, size) for i, size in enumerate(sizes)]
     payloads = [p[:size] for p, size in zip(payloads, sizes, strict=True)]
     with peer(ctx) as client:
         for payload in payloads:

@@ -47,7 +47,7 @@ from grader.launch import portuse
 from grader.launch.base import Launcher, LaunchSpec, Output, Program, add_phase
 from grader.readiness import StartResult, crash_hint, stderr_tail, wait_ready
 from grader.submission import Submission, argv
-from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, Verdict
+from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, TimeLimit, Verdict
 
 #: Extra seconds a probe thread gets past its timeout before it is declared overrun.
 OVERRUN_GRACE = 2.0
@@ -543,6 +543,9 @@ class Runner:
         if isinstance(exc, ProbeFailed):
             return self._verdict(config, Outcome.FAILED, elapsed, reason=exc.reason, hint=exc.hint,
                                  evidence=exc.evidence, transcript=ctx.transcript)
+        if isinstance(exc, TimeLimit):
+            return self._verdict(config, Outcome.ERROR, elapsed, excused=True, reason=str(exc),
+                                 transcript=ctx.transcript)
         reason = str(exc) if isinstance(exc, ProbeError) else f"{type(exc).__name__}: {exc}"
         return self._verdict(config, Outcome.ERROR, elapsed, excused=True,
                              reason=f"grader error: {reason}", transcript=ctx.transcript)

@@ -120,6 +120,17 @@ class ProbeError(Exception):
     """Raised by a probe when the grader or machine, not the submission, is at fault."""
 
 
+class TimeLimit(ProbeError):
+    """Raised by a probe whose time limit ended it while the program was still making correct
+    progress (bytes still arriving, every one right): no verdict either way.
+
+    A slow but correct program (one that prints every small chunk, or runs on a
+    loaded machine) must not fail on the grader's cap, and the cap must not pass it
+    either: the outcome is an ``error`` with the reason given, not a grader fault.
+    A program that stops making progress is judged by the probe's idle timeout.
+    """
+
+
 def excerpt(data: bytes, *, limit: int = EXCERPT) -> str:
     """A readable, bounded rendering of ``data``: ``b'...'`` repr, with its size.
 

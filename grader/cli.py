@@ -198,6 +198,7 @@ def _grade_interruptibly(runner: Runner) -> GradeResult:
             worker.join(ABORT_GRACE)  # lanes wind down once their programs are gone
             tracked.abort()
             raise
+    tracked.release()  # nothing the grading started outlives it
     outcome = box["result"]
     if isinstance(outcome, BaseException):
         raise outcome

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from helpers import BUGS, TESTS, grade, not_passed, verdict
 
 from grader import net
@@ -212,3 +213,31 @@ def _wait_until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-un
             return False
         time.sleep(0.01)  # polls a flag another thread sets; bounded
     return True
+
+
+def test_a_start_that_outlives_its_grading_is_stopped_and_later_ones_refused() -> None:
+    """A thread the grading left behind, still starting a program when the grading ends:
+    release() waits for that start, stops its program, and refuses any later start."""
+    slow = _SlowStart()
+    tracked = TrackedLauncher(slow)  # type: ignore[arg-type]
+    port = free_port()
+    spec = LaunchSpec(argv=(sys.executable, str(REFERENCE_DIR / "tcp_echo_server.py"),
+                            "127.0.0.1", str(port)), cwd=REFERENCE_DIR)
+    outcome: list[object] = []
+    starter = threading.Thread(target=lambda: outcome.append(_start_or_error(tracked, spec)))
+    starter.start()
+    assert slow.entered.wait(30)
+    releaser = threading.Thread(target=tracked.release)
+    releaser.start()
+    assert _wait_until(lambda: tracked._released)
+    assert releaser.is_alive()  # waits for the start in progress
+    slow.go.set()
+    releaser.join(60)
+    assert not releaser.is_alive() and not tracked.aborted
+    started = [p for p in psutil.process_iter(["cmdline"])
+               if str(port) in (p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE]
+    assert started == []
+    starter.join(60)
+    assert isinstance(outcome[0], LaunchError)
+    with pytest.raises(LaunchError, match="the grading is over"):
+        tracked.start(spec)

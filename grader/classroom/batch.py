@@ -312,6 +312,7 @@ class Batch:
         finally:
             with self._lock:
                 self._active.discard(tracked)
+            tracked.release()  # nothing this grading started outlives it
             staging.remove(work)
         if tracked.aborted:
             return None

@@ -36,6 +36,7 @@ class TrackedLauncher:
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)  # notified when a start ends
         self._starting = 0  # starts in progress in other threads
+        self._released = False
         self.aborted = False
         self.name = inner.name
         self.bind_host = inner.bind_host
@@ -62,8 +63,9 @@ class TrackedLauncher:
     def start(self, spec: LaunchSpec) -> Program:
         """Start ``spec`` with the shared launcher, unless the grading was interrupted."""
         with self._lock:
-            if self.aborted:
-                raise LaunchError("the grading was interrupted")
+            if self.aborted or self._released:
+                raise LaunchError("the grading was interrupted" if self.aborted
+                                  else "the grading is over")
             self._starting += 1
         program: Program | None = None
         try:
@@ -73,7 +75,7 @@ class TrackedLauncher:
                 self._starting -= 1
                 if program is not None:
                     self._programs.append(program)
-                late = self.aborted
+                late = self.aborted or self._released
                 self._settled.notify_all()
         if late:
             program.stop()
@@ -111,6 +113,20 @@ class TrackedLauncher:
             programs = list(self._programs)
         for program in programs:
             with contextlib.suppress(Exception):  # best effort while interrupting
+                program.stop()
+
+    def release(self) -> None:
+        """The grading is over: later starts fail, a start still in progress (in a thread the
+        grading left behind) is waited for (at most :data:`START_GRACE` seconds), and every
+        program this grading started is stopped; those already stopped are left as they are.
+        Not an interrupt: :attr:`aborted` stays False.
+        """
+        with self._lock:
+            self._released = True
+            self._settled.wait_for(lambda: self._starting == 0, timeout=START_GRACE)
+            programs = list(self._programs)
+        for program in programs:
+            with contextlib.suppress(Exception):  # best effort: each stop is idempotent
                 program.stop()
 
     def close(self) -> None:

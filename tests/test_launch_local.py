@@ -162,7 +162,11 @@ class _SlowStart:
         return self.inner.start(spec)
 
 
-def test_an_interrupt_stops_a_program_whose_start_was_in_progress() -> None:
+@pytest.mark.parametrize("end", ["abort", "release"])
+def test_a_start_in_progress_when_the_grading_ends_is_stopped(end: str) -> None:
+    """An interrupt (abort) or the grading's end (release) while a thread is still starting a
+    program: it waits for that start and stops its program before it returns (the caller
+    may exit at once), and refuses later starts; only an interrupt counts as aborted."""
     slow = _SlowStart()
     tracked = TrackedLauncher(slow)  # type: ignore[arg-type]
     port = free_port()
@@ -172,20 +176,23 @@ def test_an_interrupt_stops_a_program_whose_start_was_in_progress() -> None:
     starter = threading.Thread(target=lambda: outcome.append(_start_or_error(tracked, spec)))
     starter.start()
     assert slow.entered.wait(30)
-    aborter = threading.Thread(target=tracked.abort)
-    aborter.start()
-    assert _wait_until(lambda: tracked.aborted)
-    assert aborter.is_alive()  # abort waits for the start in progress...
+    ender = threading.Thread(target=getattr(tracked, end))
+    ender.start()
+    assert _wait_until(lambda: tracked.aborted or tracked._released)
+    assert ender.is_alive()  # it waits for the start in progress...
     slow.go.set()
-    aborter.join(60)
-    assert not aborter.is_alive()
+    ender.join(60)
+    assert not ender.is_alive()
     # ...and once it returns, the program that start made is already stopped, though the
-    # starting thread may not have run again (an interrupted grader exits right away)
+    # starting thread may not have run again
     started = [p for p in psutil.process_iter(["cmdline"])
                if str(port) in (p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE]
     assert started == []
     starter.join(60)
     assert isinstance(outcome[0], LaunchError)  # the late start is refused, not used
+    assert tracked.aborted is (end == "abort")
+    with pytest.raises(LaunchError, match="interrupted" if end == "abort" else "is over"):
+        tracked.start(spec)
 
 
 def test_a_second_stop_returns_only_once_the_program_is_gone() -> None:
@@ -213,31 +220,3 @@ def _wait_until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-un
             return False
         time.sleep(0.01)  # polls a flag another thread sets; bounded
     return True
-
-
-def test_a_start_that_outlives_its_grading_is_stopped_and_later_ones_refused() -> None:
-    """A thread the grading left behind, still starting a program when the grading ends:
-    release() waits for that start, stops its program, and refuses any later start."""
-    slow = _SlowStart()
-    tracked = TrackedLauncher(slow)  # type: ignore[arg-type]
-    port = free_port()
-    spec = LaunchSpec(argv=(sys.executable, str(REFERENCE_DIR / "tcp_echo_server.py"),
-                            "127.0.0.1", str(port)), cwd=REFERENCE_DIR)
-    outcome: list[object] = []
-    starter = threading.Thread(target=lambda: outcome.append(_start_or_error(tracked, spec)))
-    starter.start()
-    assert slow.entered.wait(30)
-    releaser = threading.Thread(target=tracked.release)
-    releaser.start()
-    assert _wait_until(lambda: tracked._released)
-    assert releaser.is_alive()  # waits for the start in progress
-    slow.go.set()
-    releaser.join(60)
-    assert not releaser.is_alive() and not tracked.aborted
-    started = [p for p in psutil.process_iter(["cmdline"])
-               if str(port) in (p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE]
-    assert started == []
-    starter.join(60)
-    assert isinstance(outcome[0], LaunchError)
-    with pytest.raises(LaunchError, match="the grading is over"):
-        tracked.start(spec)

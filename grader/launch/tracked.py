@@ -63,7 +63,7 @@ class TrackedLauncher:
     def start(self, spec: LaunchSpec) -> Program:
         """Start ``spec`` with the shared launcher, unless the grading was interrupted."""
         with self._lock:
-            if self.aborted or self._released:
+            if self._released:  # set by abort() too
                 raise LaunchError("the grading was interrupted" if self.aborted
                                   else "the grading is over")
             self._starting += 1
@@ -75,7 +75,7 @@ class TrackedLauncher:
                 self._starting -= 1
                 if program is not None:
                     self._programs.append(program)
-                late = self.aborted or self._released
+                late = self._released
                 self._settled.notify_all()
         if late:
             program.stop()
@@ -107,13 +107,7 @@ class TrackedLauncher:
         exit right after, and a program whose start outlived the grader would
         run on.
         """
-        with self._lock:
-            self.aborted = True
-            self._settled.wait_for(lambda: self._starting == 0, timeout=START_GRACE)
-            programs = list(self._programs)
-        for program in programs:
-            with contextlib.suppress(Exception):  # best effort while interrupting
-                program.stop()
+        self._end(interrupted=True)
 
     def release(self) -> None:
         """The grading is over: later starts fail, a start still in progress (in a thread the
@@ -121,7 +115,13 @@ class TrackedLauncher:
         program this grading started is stopped; those already stopped are left as they are.
         Not an interrupt: :attr:`aborted` stays False.
         """
+        self._end(interrupted=False)
+
+    def _end(self, *, interrupted: bool) -> None:
+        """Refuse later starts, wait for starts in progress, stop every program started."""
         with self._lock:
+            if interrupted:
+                self.aborted = True
             self._released = True
             self._settled.wait_for(lambda: self._starting == 0, timeout=START_GRACE)
             programs = list(self._programs)

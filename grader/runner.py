@@ -285,8 +285,8 @@ class Runner:
         try:
             if launch and lane.unavailable is None:
                 self._launch(lane, first=True)
-            for config in lane.configs:
-                self._record(self._run_one(lane, config))
+            for index, config in enumerate(lane.configs, start=1):
+                self._record(self._run_one(lane, config, last=index == len(lane.configs)))
         finally:
             self._stop(lane)
             for config in lane.configs:  # never leave a dependent waiting
@@ -445,7 +445,7 @@ class Runner:
             **kw,  # type: ignore[arg-type]
         )
 
-    def _run_one(self, lane: _Lane, config: ProbeConfig) -> Verdict:
+    def _run_one(self, lane: _Lane, config: ProbeConfig, *, last: bool) -> Verdict:
         unmet = self._unmet(config)
         if unmet is not None:
             return self._verdict(config, unmet[0], 0.0, reason=unmet[1], excused=unmet[2])
@@ -469,7 +469,7 @@ class Runner:
         verdict = self._execute(ctx, config)
         if watched:
             verdict = self._root_cause(lane, verdict, seen)
-            verdict = self._after(lane, config, verdict)
+            verdict = self._after(lane, config, verdict, last=last)
         return verdict
 
     def _root_cause(self, lane: _Lane, verdict: Verdict, seen: int) -> Verdict:
@@ -567,7 +567,8 @@ class Runner:
         else:
             self._notes.append(f"{why}; {lane.unavailable}")
 
-    def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict) -> Verdict:
+    def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, *,
+               last: bool) -> Verdict:
         assert lane.program is not None
         status = lane.program.poll()
         if status is None:
@@ -592,7 +593,10 @@ class Runner:
                               evidence=Evidence(details=details))
         elif verdict.outcome is Outcome.FAILED:
             verdict = replace(verdict, evidence=replace(verdict.evidence, details=details))
-        self._restart(lane, f"{config.id} stopped the server (status {status})")
+        if last:  # no later probe of this lane needs the server: do not start it again
+            self._notes.append(f"{config.id} stopped the server (status {status})")
+        else:
+            self._restart(lane, f"{config.id} stopped the server (status {status})")
         return verdict
 
 

@@ -49,6 +49,12 @@ def _rows(out: Path) -> list[dict[str, str]]:
             for row in rows]
 
 
+def _notes(out: Path) -> list[str]:
+    """Each gradebook row's note: why a row differs (a grader error names its cause)."""
+    with (out / "gradebook.csv").open() as handle:
+        return [f"{row['student']}: {row['note']}" for row in csv.DictReader(handle)]
+
+
 def _verdicts(out: Path, student: str) -> dict[str, str]:
     report = json.loads((out / "students" / f"{student}.json").read_text())
     return {p["id"].split("/", 1)[1]: p["outcome"] for p in report["probes"]}
@@ -100,7 +106,8 @@ def test_a_class_of_fixed_port_servers_gets_identical_rows_in_every_network_mode
         left = _running(f"pinned{os.getpid()}_")
         assert left == [], (mode, [" ".join(psutil.Process(pid).cmdline()) for pid in left])
         rows[mode] = _rows(out)
-        assert len(rows[mode]) == 5 and all(row == rows[mode][0] for row in rows[mode]), rows[mode]
+        assert len(rows[mode]) == 5 and all(row == rows[mode][0] for row in rows[mode]), (
+            mode, rows[mode], _notes(out), run.stdout[-2000:])
         verdicts = _verdicts(out, f"pinned{os.getpid()}_3")
         assert {name for name, outcome in verdicts.items() if outcome != "passed"} == RESETS, (
             mode, verdicts)

@@ -19,6 +19,8 @@ from helpers import (
 )
 
 from grader.assignment import load
+from grader.launch.local import LocalLauncher
+from grader.launch.tracked import TrackedLauncher
 from grader.verdict import Outcome
 
 ALL = {c.name for c in load("tcp-echo-server").probes}
@@ -133,6 +135,19 @@ def test_a_crashing_server_is_restarted_and_the_crash_is_charged_to_its_probe() 
     assert any("client-reset stopped the server" in n for n in result.notes)
     # the probes after the crash ran against a fresh instance and passed
     assert verdict(result, "robustness/sequential-clients").outcome is Outcome.PASSED
+
+
+def test_a_server_the_last_probe_of_its_lane_stopped_is_not_started_again() -> None:
+    """Nothing later needs it: the crash is charged and noted, and no third instance starts."""
+    tracked = TrackedLauncher(LocalLauncher())
+    result = grade("tcp-echo-server", BUGS / "tcp-echo-server" / "dies_on_reset.py",
+                   launcher=tracked, select=("robustness/client-reset",))
+    assert failed(result) == {"robustness/client-reset"}, result.verdicts
+    assert any("client-reset stopped the server" in n and "restarted" not in n
+               for n in result.notes), result.notes
+    lanes = {c.spec.lane for c in load("tcp-echo-server").probes
+             if c.name in {v.probe_id.split("/", 1)[1] for v in result.verdicts}}
+    assert tracked.launches == len(lanes)  # one instance per lane, none after the crash
 
 
 def test_hung_server_skips_dependents_instead_of_timing_out_each() -> None:

@@ -86,6 +86,8 @@ WORKDIR = "/submission"
 SOURCE_CAP = 64 * 1024 * 1024
 #: Seconds the engine gets for one API call.
 API_TIMEOUT = 60
+#: Pings in a row that must fail before the engine counts as unreachable.
+ENGINE_PINGS = 3
 #: The container's command: copy the submission into the tmpfs, then become the program.
 SETUP = f'cp -R -p {SOURCE_MOUNT}/. {WORKDIR}/ && exec "$@"'
 #: The same, held until the grader sends one line on stdin: a ``LaunchSpec.prepare`` runs
@@ -446,14 +448,23 @@ class DockerLauncher:
 
     def engine_problem(self) -> str | None:
         """None while the engine answers a ping; else why not, in one line (a batch turns the
-        submissions it could not grade into error rows, never failures)."""
-        try:
-            self._client.ping()
-        except Exception as exc:  # requests' connection errors are not DockerExceptions
-            where = os.environ.get("DOCKER_HOST") or str(self._client.api.base_url)
-            why = " ".join(str(exc).split())[:160]
-            return f"the Docker engine ({where}) became unreachable: {why}"
-        return None
+        submissions it could not grade into error rows, never failures).
+
+        The engine is declared gone only when :data:`ENGINE_PINGS` pings in a row, about a
+        second apart, all fail: one refused or cut connection on a loaded machine is not an
+        outage, and it would cost the rest of a class their grading.
+        """
+        why = ""
+        for attempt in range(ENGINE_PINGS):
+            if attempt:
+                time.sleep(1.0)  # a pause between independent pings, not a synchronisation
+            try:
+                self._client.ping()
+                return None
+            except Exception as exc:  # requests' connection errors are not DockerExceptions
+                why = " ".join(str(exc).split())[:160]
+        where = os.environ.get("DOCKER_HOST") or str(self._client.api.base_url)
+        return f"the Docker engine ({where}) became unreachable: {why}"
 
     # For DockerProgram and the tests.
     @property

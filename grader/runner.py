@@ -43,7 +43,7 @@ from grader import net, tls
 from grader.assignment import Assignment, ProbeConfig
 from grader.context import EXITED_AFTER_SERVING, ProbeContext
 from grader.errors import LaunchError, UsageError
-from grader.launch import portuse
+from grader.launch import portuse, quiet
 from grader.launch.base import Launcher, LaunchSpec, Output, Program, add_phase
 from grader.readiness import StartResult, crash_hint, stderr_tail, wait_ready
 from grader.submission import Submission, argv
@@ -54,9 +54,10 @@ OVERRUN_GRACE = 2.0
 #: After a failed probe, seconds to wait for a crashing server to finish exiting, so its
 #: death is charged to the probe that caused it (a traceback takes a moment to print).
 DEATH_GRACE = 0.5
-#: After a passed probe, seconds to watch for the server exiting because of that probe's
-#: connections (a reset or close it did not survive), so the crash is charged to it.
-SETTLE = 0.05
+#: After a passed probe, most seconds to wait for the server to handle that probe's
+#: connections (a reset or close it may not survive), so a crash is charged to it
+#: (:func:`grader.launch.quiet.settle` ends the wait as soon as it has).
+SETTLE_BOUND = 0.5
 #: Seconds a failed probe waits for the server's traceback to reach stderr.
 TRACEBACK_GRACE = 0.2
 #: Seconds a failed probe waits for a traceback that has started to print to finish (its
@@ -282,12 +283,22 @@ class Runner:
         )
 
     def _run_lane(self, lane: _Lane, launch: bool) -> None:
+        # A probe's verdict is recorded when the next probe of the lane is about to start:
+        # a server found dead then died of that probe's connections (nothing else talked to
+        # it in between), however long its death took on a loaded machine.
+        pending: tuple[ProbeConfig, Verdict, bool] | None = None
         try:
             if launch and lane.unavailable is None:
                 self._launch(lane, first=True)
             for index, config in enumerate(lane.configs, start=1):
-                self._record(self._run_one(lane, config, last=index == len(lane.configs)))
+                if pending is not None:  # judged; the server's fate up to now is its own
+                    self._record(self._late(lane, *pending, last=False))
+                    pending = None
+                verdict, watched = self._run_one(lane, config, last=index == len(lane.configs))
+                pending = (config, verdict, watched)
         finally:
+            if pending is not None:
+                self._record(self._late(lane, *pending, last=True))
             self._stop(lane)
             for config in lane.configs:  # never leave a dependent waiting
                 if config.name not in self._verdicts:
@@ -445,18 +456,21 @@ class Runner:
             **kw,  # type: ignore[arg-type]
         )
 
-    def _run_one(self, lane: _Lane, config: ProbeConfig, *, last: bool) -> Verdict:
+    def _run_one(self, lane: _Lane, config: ProbeConfig, *, last: bool) -> tuple[Verdict, bool]:
+        """The probe's verdict, and whether it ran against the lane's server (which a later
+        death is then charged to)."""
         unmet = self._unmet(config)
         if unmet is not None:
-            return self._verdict(config, unmet[0], 0.0, reason=unmet[1], excused=unmet[2])
+            return self._verdict(config, unmet[0], 0.0, reason=unmet[1], excused=unmet[2]), False
         is_startup = config.category == "startup"
         if lane.unavailable and not is_startup and self.assignment.role == "server":
             return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable,
-                                 excused=lane.start is not None and lane.start.status == "launch-error")
+                                 excused=lane.start is not None
+                                 and lane.start.status == "launch-error"), False
         if self.assignment.role == "server" and lane.program is not None and not is_startup:
             self._revive(lane, config)
             if lane.unavailable:
-                return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable)
+                return self._verdict(config, Outcome.SKIPPED, 0.0, reason=lane.unavailable), False
         ctx = ProbeContext(
             assignment=self.assignment, config=config, seed=self.options.seed,
             launcher=self.launcher, submission=self.submission, python=self._python,
@@ -466,11 +480,13 @@ class Runner:
         )
         watched = self.assignment.role == "server" and lane.program is not None and not is_startup
         seen = lane.program.output().stderr_total if watched and lane.program is not None else 0
+        held = quiet.held_sockets(lane.program) if watched and lane.program is not None \
+            else frozenset()
         verdict = self._execute(ctx, config)
         if watched:
             verdict = self._root_cause(lane, verdict, seen)
-            verdict = self._after(lane, config, verdict, last=last)
-        return verdict
+            verdict = self._after(lane, config, verdict, last=last, held=held, seen=seen)
+        return verdict, watched
 
     def _root_cause(self, lane: _Lane, verdict: Verdict, seen: int) -> Verdict:
         """A failed probe during which the server printed a traceback gets that traceback as
@@ -481,10 +497,7 @@ class Runner:
         program = lane.program
 
         def printed() -> str:
-            output = program.output()
-            if output.stderr_total <= seen:
-                return ""
-            return output.stderr[-(output.stderr_total - seen):].decode("utf-8", "replace")
+            return _printed_since(program, seen).decode("utf-8", "replace")
 
         def complete(text: str) -> bool:
             """A traceback whose last line is its exception line (neither indented nor the
@@ -568,18 +581,47 @@ class Runner:
             self._notes.append(f"{why}; {lane.unavailable}")
 
     def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, *,
-               last: bool) -> Verdict:
-        assert lane.program is not None
-        status = lane.program.poll()
-        if status is None:
-            # A crash caused by this probe's connections (its close, its reset) is charged
-            # here, not to the next probe: a failed probe waits longer for a dying server.
-            status = lane.program.wait(DEATH_GRACE if verdict.outcome is Outcome.FAILED
-                                       else SETTLE)
+               last: bool, held: frozenset[str], seen: int) -> Verdict:
+        """Charge the server's death to the probe whose connections caused it.
+
+        After a passed probe the server is given until it has handled the probe's
+        connections (:func:`grader.launch.quiet.settle`, at most SETTLE_BOUND seconds;
+        ``held`` is what it held before the probe); a failed probe, or one during which it
+        printed a traceback, waits up to DEATH_GRACE for a dying server to finish exiting.
+        """
+        program = lane.program
+        assert program is not None
+        status = program.poll()
+        if status is None and verdict.outcome is not Outcome.FAILED:
+            port = lane.port if self.assignment.readiness == "tcp" else None
+            status = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
+        if status is None and (verdict.outcome is Outcome.FAILED
+                               or b"Traceback" in _printed_since(program, seen)):
+            status = program.wait(DEATH_GRACE)
         if status is None:
             return verdict
+        return self._charge(lane, config, verdict, status, last=last,
+                            when="during this probe")
+
+    def _late(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, watched: bool, *,
+              last: bool) -> Verdict:
+        """``verdict``, charged with the server's death when it ran against the server and
+        the server has exited since it was judged (before the next probe started)."""
+        if not watched or lane.program is None:
+            return verdict
+        status = lane.program.poll()
+        if status is None:
+            return verdict
+        return self._charge(lane, config, verdict, status, last=last,
+                            when="right after this probe, before the next one started")
+
+    def _charge(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, status: int, *,
+                last: bool, when: str) -> Verdict:
+        """Fail ``verdict`` (or add to its failure) with the server's exit ``status`` and its
+        stderr tail, then start the server again unless the lane has no probe left."""
+        assert lane.program is not None
         tail = stderr_tail(lane.program)
-        died = f"the server exited with status {status} during this probe"
+        died = f"the server exited with status {status} {when}"
         details = (*verdict.evidence.details, died, *((f"stderr (tail):\n{tail}",) if tail else ()))
         if status == 0:
             hint = EXITED_AFTER_SERVING
@@ -595,9 +637,17 @@ class Runner:
             verdict = replace(verdict, evidence=replace(verdict.evidence, details=details))
         if last:  # no later probe of this lane needs the server: do not start it again
             self._notes.append(f"{config.id} stopped the server (status {status})")
+            self._stop(lane)  # and its death is charged once
         else:
             self._restart(lane, f"{config.id} stopped the server (status {status})")
         return verdict
+
+
+def _printed_since(program: Program, seen: int) -> bytes:
+    """What ``program`` wrote to stderr after its first ``seen`` bytes (as far as kept)."""
+    output = program.output()
+    new = output.stderr_total - seen
+    return output.stderr[-new:] if new > 0 else b""
 
 
 def _make_scratch() -> Path:

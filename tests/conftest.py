@@ -39,6 +39,41 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return WORKERS if netns.available() else 1
 
 
+#: The first pytest whose node ids ignore pytest-xdist's ``@GROUP`` suffix (see below).
+GROUPS_IGNORED_FROM = (9, 2)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, in one line, a pytest with which ``--dist loadgroup`` ignores ``xdist_group``."""
+    if (getattr(config.option, "dist", None) == "loadgroup"
+            and tuple(pytest.version_tuple[:2]) >= GROUPS_IGNORED_FROM):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} makes --dist loadgroup ignore xdist_group "
+            f"(pytest-dev/pytest-xdist#1386), so tests that pin a port would run at once: "
+            f"install the pytest that pyproject.toml's test extra names (pytest<9.2)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail the run when ``--dist loadgroup`` would ignore ``xdist_group`` marks.
+
+    The tests that pin a port on the shared loopback (or share module fixtures) rely on
+    their group running on one worker, one test after another.  pytest-xdist marks a grouped
+    test by suffixing its node id with ``@GROUP``; with pytest 9.2 that suffix silently stops
+    taking effect (pytest-dev/pytest-xdist#1386) and such tests ran at once on different
+    workers, colliding on their port.  :func:`pytest_configure` refuses that pytest up front; a
+    worker that still sees a grouped test without the suffix stops the run.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid:
+            raise pytest.UsageError(
+                f"--dist loadgroup ignores xdist_group with pytest {pytest.__version__} "
+                f"(pytest-dev/pytest-xdist#1386): {item.nodeid} would run on any worker; "
+                f"install the pytest that pyproject.toml's test extra names")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_gradings(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> None:
     """Point :func:`helpers.graded` at the folder every worker of this run shares."""

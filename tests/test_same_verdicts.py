@@ -25,7 +25,7 @@ from test_cli import one_line_error, sockgrade
 
 from grader.assignment import ASSIGNMENTS_DIR, load
 from grader.bundle import REFERENCE_DIR
-from grader.launch import netns
+from grader.launch import netns, portuse
 from grader.launch.local import LocalLauncher
 from grader.verdict import Outcome
 
@@ -69,8 +69,14 @@ def _verdicts(out: Path, student: str) -> dict[str, str]:
 def test_a_fixed_port_server_graded_five_times_on_a_shared_loopback_gets_the_same_verdicts() -> None:
     """The server closes every connection first and crashes on the reset probes: each of five
     gradings in a row restarts it on its pinned port and runs every later probe."""
-    runs = [grade("caesar-server", CAESAR, port=10000, launcher=LocalLauncher(own_network=False))
-            for _ in range(5)]
+    held = portuse.port_use(10000).holders
+    assert not held, ("port 10000 is held before the first grading", [_describe(h) for h in held])
+    runs = []
+    for _ in range(5):
+        runs.append(grade("caesar-server", CAESAR, port=10000,
+                          launcher=LocalLauncher(own_network=False)))
+        left = _running(CAESAR.name)
+        assert left == [], [_describe(f"pid {pid}") for pid in left]  # nothing outlives a grading
     for result in runs:
         assert failed(result) == RESETS, "\n".join(sorted({v.reason for v in result.verdicts}))
         assert skipped(result) == set() and errors(result) == set()
@@ -97,20 +103,28 @@ def test_a_class_of_fixed_port_servers_gets_identical_rows_in_every_network_mode
     rows = {}
     for mode, (options, env) in modes.items():
         out = tmp_path / mode
-        run = subprocess.run([sys.executable, "-m", "grader", "batch", "caesar-server", str(folder),
-                              "--port", "10000", "--out", str(out), *options],
-                             capture_output=True, text=True, timeout=600, cwd=ROOT, env=_env(**env))
+        batch = subprocess.Popen([sys.executable, "-m", "grader", "batch", "caesar-server",
+                                  str(folder), "--port", "10000", "--out", str(out), *options],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 cwd=ROOT, env=_env(**env))
+        stdout, stderr = batch.communicate(timeout=600)
+        run = subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr)
         assert run.returncode == 0, run.stdout + run.stderr
-        # the batch has exited: no student's program may still run (one left on the pinned
-        # port was seen once, under the full suite's load, holding it for the next test)
-        left = _running(f"pinned{os.getpid()}_")
-        assert left == [], (mode, [" ".join(psutil.Process(pid).cmdline()) for pid in left])
+        # the batch has exited: no student's program may still run, nor a copy of the batch
+        # forked to start one, nor a pids cgroup of the batch (a program left on the pinned
+        # port was seen under the full suite's load, holding it for the next test)
+        left = _running(f"pinned{os.getpid()}_") + [
+            proc.pid for proc in psutil.process_iter(["cmdline"])
+            if str(folder) in " ".join(proc.info["cmdline"] or ()) and proc.pid != os.getpid()]
+        groups = [str(path) for path in cgroup_dirs(batch.pid)]
+        assert left == [] and groups == [], (mode, [_describe(f"pid {pid}") for pid in left],
+                                             groups)
         rows[mode] = _rows(out)
         assert len(rows[mode]) == 5 and all(row == rows[mode][0] for row in rows[mode]), (
             mode, rows[mode], _notes(out), run.stdout[-2000:])
         verdicts = _verdicts(out, f"pinned{os.getpid()}_3")
         assert {name for name, outcome in verdicts.items() if outcome != "passed"} == RESETS, (
-            mode, verdicts)
+            mode, verdicts, _notes(out))
     assert rows["shared"] == rows["namespaces"] == rows["docker"]
 
 
@@ -236,6 +250,32 @@ def test_an_unwritable_report_path_is_one_line_before_grading(tmp_path: Path) ->
 
 
 # -- 6. every signal ends what we started --------------------------------------------------
+
+
+def cgroup_dirs(grader: int) -> list[Path]:
+    """The pids cgroups the grader process ``grader`` made that still exist."""
+    found: list[Path] = []
+    for base in (Path("/sys/fs/cgroup/pids/sockgrade"), Path("/sys/fs/cgroup/sockgrade")):
+        if base.is_dir():
+            found += sorted(base.glob(f"{grader}-*"))
+    return found
+
+
+def _describe(holder: str) -> str:
+    """A process named ``"pid N (...)"``: its parent, age, state, cgroup and grader marks."""
+    try:
+        pid = int(holder.split()[1])
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            env = proc.environ()
+            marks = {k: env.get(k) for k in ("SOCKGRADE_GRADER", "SOCKGRADE_RUN_TOKEN")}
+            groups = Path(f"/proc/{pid}/cgroup").read_text().split()
+            return (f"{holder}: ppid {proc.ppid()}, status {proc.status()}, "
+                    f"age {time.time() - proc.create_time():.1f} s, "
+                    f"cmdline {' '.join(proc.cmdline())!r}, marks {marks}, "
+                    f"cgroup {[g for g in groups if 'pids' in g or g.startswith('0::')]}")
+    except (psutil.Error, OSError, ValueError, IndexError) as exc:
+        return f"{holder}: ({exc})"
 
 
 def _running(marker: str) -> list[int]:

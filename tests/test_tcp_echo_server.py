@@ -7,14 +7,17 @@ import pytest
 from helpers import (
     BUGS,
     REPEAT_CHUNKS,
+    TESTS,
     Gradings,
     assert_all_passed_alike,
     assert_known_bug,
+    errors,
     failed,
     grade,
     grade_at_once,
     grade_known_bugs,
     not_passed,
+    skipped,
     verdict,
 )
 
@@ -135,6 +138,19 @@ def test_a_crashing_server_is_restarted_and_the_crash_is_charged_to_its_probe() 
     assert any("client-reset stopped the server" in n for n in result.notes)
     # the probes after the crash ran against a fresh instance and passed
     assert verdict(result, "robustness/sequential-clients").outcome is Outcome.PASSED
+
+
+def test_a_crash_that_comes_late_is_charged_to_the_probe_whose_connection_caused_it() -> None:
+    """The server echoes ``echo/binary`` correctly, closes, then runs 0.3 s before it dies (as
+    a starved server would): that probe waits for it and is failed with the crash; the probe
+    after it is not blamed, and the crash is not missed."""
+    late = grade("tcp-echo-server", TESTS / "programs" / "dies_late_on_binary.py")
+    why = "\n".join(f"{v.probe_id}: {v.reason}" for v in late.verdicts)
+    assert failed(late) == {"echo/binary", SECOND}, why
+    assert skipped(late) == set() and errors(late) == set(), why
+    died = [d for d in verdict(late, "echo/binary").evidence.details
+            if "exited with status 1" in d]
+    assert died and any("NUL byte" in d for d in verdict(late, "echo/binary").evidence.details)
 
 
 def test_a_server_the_last_probe_of_its_lane_stopped_is_not_started_again() -> None:

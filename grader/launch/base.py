@@ -129,9 +129,11 @@ class Program(Protocol):
         """Where the grader connects to reach the program's ``port``."""
         ...
 
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM,
+               proto: int = 0) -> socket.socket:
         """A new socket from which :meth:`address` is reached (made in the program's network
-        namespace when it has one of its own); OSError when it cannot be made."""
+        namespace when it has one of its own; ``proto`` as for :func:`socket.socket`, e.g. a
+        netlink protocol); OSError when it cannot be made."""
         ...
 
     def poll(self) -> int | None:
@@ -263,9 +265,9 @@ def process_stats(pids: Iterable[int]) -> ProcessStats | None:
     return ProcessStats(processes=alive, threads=threads, fds=fds, cpu_seconds=cpu, rss=rss)
 
 
-def runnable(pids: Iterable[int]) -> bool:
-    """True when a thread of ``pids`` is running or waiting for a CPU (state R in
-    ``/proc/PID/task/TID/stat``): the program is busy or starved, not blocked."""
+def _thread_states(pids: Iterable[int]) -> list[bytes]:
+    """The scheduler state letter of every thread of ``pids`` (``/proc/PID/task/TID/stat``)."""
+    states = []
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -277,12 +279,27 @@ def runnable(pids: Iterable[int]) -> bool:
                     stat = f.read()
             except OSError:
                 continue
-            if stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R":
-                return True
-    return False
+            end = stat.rfind(b")")
+            states.append(stat[end + 2 : end + 3])
+    return states
 
 
-def _socket_inodes(pid: int) -> set[str]:
+def runnable(pids: Iterable[int]) -> bool:
+    """True when a thread of ``pids`` is running or waiting for a CPU (state R in
+    ``/proc/PID/task/TID/stat``): the program is busy or starved, not blocked."""
+    return b"R" in _thread_states(pids)
+
+
+def waiting(pids: Iterable[int]) -> bool:
+    """True when ``pids`` have threads and every one sleeps until an event (state S): none
+    is running, waiting for a CPU (R) or for the disk (D, e.g. a page fault on a loaded
+    machine), none is stopped; a program with no thread left is not waiting."""
+    states = _thread_states(pids)
+    return bool(states) and all(state == b"S" for state in states)
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """Inodes (as text) of the sockets process ``pid`` holds open; empty when it cannot be read."""
     inodes = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -317,7 +334,7 @@ def bound_endpoints(pids: Iterable[int]) -> list[Endpoint]:
     pid_list = list(pids)
     inodes: set[str] = set()
     for pid in pid_list:
-        inodes |= _socket_inodes(pid)
+        inodes |= socket_inodes(pid)
     if not inodes or not pid_list:
         return []
     found: dict[tuple[str, str, int], Endpoint] = {}
@@ -370,7 +387,7 @@ def tcp_states(pids: Iterable[int]) -> dict[str, int]:
     pid_list = list(pids)
     inodes: set[str] = set()
     for pid in pid_list:
-        inodes |= _socket_inodes(pid)
+        inodes |= socket_inodes(pid)
     counts: dict[str, int] = {}
     if not inodes:
         return counts

@@ -756,11 +756,12 @@ class DockerProgram:
         """
         return ("127.0.0.1", port)
 
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM,
+               proto: int = 0) -> socket.socket:
         """A socket in the container's network namespace; OSError when it cannot be made."""
         if self._namespace is None:
             raise OSError("the container exited before its network could be entered")
-        return self._namespace.socket(family, kind)
+        return self._namespace.socket(family, kind, proto)
 
     def _main_alive(self) -> bool:
         proc = self._proc

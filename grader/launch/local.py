@@ -155,11 +155,12 @@ class LocalProgram:
         """Local programs are reached on loopback (their own, with a namespace of their own)."""
         return ("127.0.0.1", port)
 
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM,
+               proto: int = 0) -> socket.socket:
         """A socket from which the program is reached: in its own namespace, if it has one."""
         if self._namespace is not None:
-            return self._namespace.socket(family, kind)
-        return socket.socket(family, kind)
+            return self._namespace.socket(family, kind, proto)
+        return socket.socket(family, kind, proto)
 
     def poll(self) -> int | None:
         """Exit status of the main process, or None while it runs."""

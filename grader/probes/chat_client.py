@@ -20,8 +20,9 @@ sent.  Standard output is a pipe; Python programs run with
 grader at once (a program in another language must flush after each line).
 
 Where a probe needs the client to have taken one segment before the next one
-goes, it waits until no thread of the client is runnable
-(:func:`grader.launch.base.runnable`), bounded by the reply deadline, so the
+goes, it waits until every thread of the client waits for its next event
+on two looks in a row (:func:`grader.launch.quiet.blocked`), bounded by the
+reply deadline, so the
 verdict does not depend on the machine's load.  A client still running at a
 probe's deadline is killed.
 """
@@ -38,7 +39,8 @@ from grader.codecs.chat import ChatStrings
 from grader.codecs.lines import LineDecoder, encode_line
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset
-from grader.launch.base import Output, Program, runnable
+from grader.launch.base import Output, Program
+from grader.launch.quiet import blocked
 from grader.net import Conn
 from grader.probes.common import wait_for
 from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
@@ -125,9 +127,9 @@ class _Session:
                               evidence=Evidence(actual=f"exit status {self.program.poll()}"))
 
     def settled(self) -> bool:
-        """Wait (bounded by the reply deadline) until no thread of the client is runnable."""
-        return wait_for(lambda: True if not runnable(self.program.pids()) else None,
-                        deadline=self.ctx.reply_deadline()) is not None
+        """Wait (bounded by the reply deadline) until every thread of the client waits for
+        its next event (:func:`grader.launch.quiet.blocked`)."""
+        return blocked(self.program, deadline=self.ctx.reply_deadline())
 
     def read_line(self, *, deadline: float) -> tuple[str | None, Event]:
         """The client's next line, or None and how the wait ended."""

@@ -29,9 +29,9 @@ from grader.codecs import upload
 from grader.codecs.base import ProtocolError
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Done, Event, Reset
-from grader.launch.base import Program, runnable
+from grader.launch.base import Program
+from grader.launch.quiet import blocked
 from grader.net import Conn, refusing_port
-from grader.probes.common import wait_for
 from grader.probes.file_transfer import protocol
 from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.registry import REGISTRY, Param
@@ -258,8 +258,7 @@ def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: by
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sent = conn.send_all(reply[:cut], deadline=ctx.reply_deadline())
         time.sleep(gap)  # the pause between the segments is the stimulus
-        settled = wait_for(lambda: True if not runnable(program.pids()) else None,
-                           deadline=ctx.reply_deadline())
+        settled = blocked(program, deadline=ctx.reply_deadline())
         ctx.log(f"sent {reply[:cut]!r}; client {'blocked' if settled else 'still running'}")
         if isinstance(sent, Done):
             sent = conn.send_all(reply[cut:], deadline=ctx.reply_deadline())

@@ -1,0 +1,193 @@
+"""Whether a server has finished with the connections a probe made: the settle after a probe.
+
+Theory of operation: a probe ends by closing (or resetting) its connections,
+and a server that will crash because of that close crashes only once it
+has *handled* it: accepted the connection if it was still queued, read the
+FIN or the RST, closed its socket.  Until then the crash is still to come,
+and a runner that moved on would charge it to the next probe.  So after a
+probe the runner waits, bounded, for two facts the kernel states exactly:
+
+* the server's listening socket on its port has an empty accept queue
+  (``NETLINK_SOCK_DIAG`` dump of the LISTEN sockets, ``man 7 sock_diag``;
+  for a listener the receive-queue field is the number of connections
+  waiting to be accepted), asked from a netlink socket made in the
+  server's network namespace (:meth:`grader.launch.base.Program.socket`);
+* the server's processes hold no socket they did not hold before the probe
+  (``/proc/PID/fd`` links ``socket:[INODE]``): every connection the probe
+  made has been closed on the server's side.
+
+Closing its socket is not yet surviving: a ``with conn:`` block closes it
+while the exception that will kill the process is still unwinding.  So a
+third fact is required, twice in a row: every thread of the server sleeps
+until an event (``/proc/PID/task/TID/stat`` state S; not R, running or
+waiting for a CPU, nor D, waiting for the disk).  A server that handled the
+close and lives is back to waiting for its next event; one that is dying,
+or starved of CPU, is not, until it is done.
+
+A correct server settles within milliseconds of the probe's end, so the
+settle costs that and no fixed pause; a starved one gets as long as it
+needs, up to the runner's bound.  A server that keeps a connection open
+for good (an fd leak) or leaves one unaccepted (a hang) settles once no
+thread of it was at work over a few looks spanning 20 ms.  A listener this
+grader cannot ask about (no netlink) is not waited for.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+from grader.launch.base import Program, socket_inodes, waiting
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+TCP_LISTEN = 10
+_HEADER = struct.Struct("=IHHII")            # nlmsghdr: len, type, flags, seq, pid
+_REQUEST = struct.Struct("=BBBxI")           # inet_diag_req_v2 head: family, protocol, ext, states
+_SOCKID = struct.Struct("!HH16s16s")         # inet_diag_sockid: sport, dport, src, dst
+_SOCKID_TAIL = struct.Struct("=III")         # if, cookie[2]
+_MESSAGE = struct.Struct("=BBBB48sIIIII")    # inet_diag_msg: family, state, timer, retrans, id,
+                                             # expires, rqueue, wqueue, uid, inode
+_NO_COOKIE = 0xFFFFFFFF
+#: Seconds between two looks while a server has not settled.
+POLL = 0.005
+#: Looks in a row, spanning at least IDLE_SPAN seconds, that find no thread of a server able
+#: to run: it is blocked with nothing left to handle (it keeps a connection open for good).
+IDLE_LOOKS = 4
+IDLE_SPAN = 0.02
+
+
+def accept_backlog(diag: socket.socket, port: int) -> int | None:
+    """Connections waiting to be accepted on the TCP listeners of ``port`` (IPv4 and IPv6) in
+    ``diag``'s network namespace; None when the kernel cannot be asked.
+
+    ``diag`` is a ``NETLINK_SOCK_DIAG`` socket (``AF_NETLINK``, ``SOCK_DGRAM``).
+    """
+    waiting = 0
+    for family in (socket.AF_INET, socket.AF_INET6):
+        body = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << TCP_LISTEN)
+                + _SOCKID.pack(0, 0, b"\0" * 16, b"\0" * 16)
+                + _SOCKID_TAIL.pack(0, _NO_COOKIE, _NO_COOKIE))
+        request = _HEADER.pack(_HEADER.size + len(body), SOCK_DIAG_BY_FAMILY,
+                               NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body
+        try:
+            diag.sendto(request, (0, 0))
+            done = False
+            while not done:
+                reply = diag.recv(65536)
+                offset = 0
+                while offset + _HEADER.size <= len(reply):
+                    length, kind, _, _, _ = _HEADER.unpack_from(reply, offset)
+                    if kind == NLMSG_DONE:
+                        done = True
+                        break
+                    if kind == NLMSG_ERROR or length < _HEADER.size:
+                        return None
+                    if kind == SOCK_DIAG_BY_FAMILY and length >= _HEADER.size + _MESSAGE.size:
+                        fields = _MESSAGE.unpack_from(reply, offset + _HEADER.size)
+                        sport = struct.unpack_from("!H", fields[4])[0]
+                        if sport == port:
+                            waiting += fields[6]
+                    offset += (length + 3) & ~3
+                if offset == 0:
+                    return None
+        except OSError:
+            return None
+    return waiting
+
+
+def diag_socket(program: Program) -> socket.socket | None:
+    """A ``NETLINK_SOCK_DIAG`` socket in ``program``'s network namespace, or None."""
+    try:
+        diag = program.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+    except (OSError, AttributeError):
+        return None
+    diag.settimeout(1.0)
+    return diag
+
+
+def blocked(program: Program, *, deadline: float, looks: int = 2,
+            span: float = 0.01) -> bool:
+    """Wait until every thread of ``program`` sleeps until an event (:func:`waiting`) on
+    ``looks`` looks in a row spanning at least ``span`` seconds; False at ``deadline`` (on
+    ``time.monotonic()``) or once it has no process left.
+
+    One look can catch a busy program between two steps (a thread that blocked for a
+    moment on a pipe, a page fault counted as a sleep elsewhere); the looks in a row are
+    what tells a program waiting for its next event from one still at work.
+    """
+    streak, since = 0, 0.0
+    while True:
+        pids = program.pids()
+        if not pids:
+            return False
+        now = time.monotonic()
+        if waiting(pids):
+            since = now if streak == 0 else since
+            streak += 1
+            if streak >= looks and now - since >= span:
+                return True
+        else:
+            streak = 0
+        if now >= deadline:
+            return False
+        program.wait(min(POLL, max(0.0, deadline - now)))
+
+
+def held_sockets(program: Program) -> frozenset[str]:
+    """Inodes of every socket ``program``'s processes hold open (as text)."""
+    found: set[str] = set()
+    for pid in program.pids():
+        found |= socket_inodes(pid)
+    return frozenset(found)
+
+
+def settle(program: Program, *, port: int | None, before: frozenset[str],
+           timeout: float) -> int | None:
+    """Wait until ``program`` has handled the connections a probe just closed, or has exited.
+
+    ``before`` is :func:`held_sockets` taken before the probe; ``port`` the
+    server's TCP port (None: no listener to watch).  Settled means two looks
+    in a row (:data:`POLL` apart) find no connection waiting in its accept
+    queue, no socket it did not hold before, and every thread waiting; or,
+    for a server that keeps a connection open for good (an fd leak) or
+    leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks in a row
+    spanning at least :data:`IDLE_SPAN` seconds find no thread able to run.
+    Returns the exit status when the program exited within ``timeout``
+    seconds, else None (settled, or still busy at the bound).
+    """
+    deadline = time.monotonic() + timeout
+    diag = diag_socket(program) if port is not None else None
+    clear_looks = idle_looks = 0
+    idle_since = 0.0
+    try:
+        while True:
+            status = program.poll()
+            if status is not None:
+                return status
+            backlog = accept_backlog(diag, port) if diag is not None and port is not None else None
+            clear = not backlog and held_sockets(program) <= before
+            idle = waiting(program.pids())  # looked at after the sockets: idle since
+            now = time.monotonic()
+            clear_looks = clear_looks + 1 if clear and idle else 0
+            if idle:
+                idle_since = now if idle_looks == 0 else idle_since
+                idle_looks += 1
+            else:
+                idle_looks = 0
+            if clear_looks >= 2 or (idle_looks >= IDLE_LOOKS and now - idle_since >= IDLE_SPAN):
+                return None
+            left = deadline - now
+            if left <= 0:
+                return None
+            status = program.wait(min(POLL, left))  # returns at once if it exits
+            if status is not None:
+                return status
+    finally:
+        if diag is not None:
+            diag.close()

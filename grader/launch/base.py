@@ -291,10 +291,11 @@ def runnable(pids: Iterable[int]) -> bool:
 
 
 def waiting(pids: Iterable[int]) -> bool:
-    """True when ``pids`` have threads and every one sleeps until an event (state S): none
-    is running, waiting for a CPU (R) or for the disk (D, e.g. a page fault on a loaded
-    machine), none is stopped; a program with no thread left is not waiting."""
-    states = _thread_states(pids)
+    """True when ``pids`` have a live thread and every live one sleeps until an event
+    (state S): none is running, waiting for a CPU (R) or for the disk (D, e.g. a page fault
+    on a loaded machine), none is stopped (T); a dead one (a zombie child nobody reaped, Z
+    or X) does nothing and does not count.  A program with no live thread is not waiting."""
+    states = [state for state in _thread_states(pids) if state not in (b"Z", b"X")]
     return bool(states) and all(state == b"S" for state in states)
 
 

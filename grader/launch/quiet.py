@@ -35,70 +35,17 @@ grader cannot ask about (no netlink) is not waited for.
 from __future__ import annotations
 
 import socket
-import struct
 import time
 
 from grader.launch.base import Program, socket_inodes, waiting
+from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
 
-NETLINK_SOCK_DIAG = 4
-SOCK_DIAG_BY_FAMILY = 20
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_DUMP = 0x300
-TCP_LISTEN = 10
-_HEADER = struct.Struct("=IHHII")            # nlmsghdr: len, type, flags, seq, pid
-_REQUEST = struct.Struct("=BBBxI")           # inet_diag_req_v2 head: family, protocol, ext, states
-_SOCKID = struct.Struct("!HH16s16s")         # inet_diag_sockid: sport, dport, src, dst
-_SOCKID_TAIL = struct.Struct("=III")         # if, cookie[2]
-_MESSAGE = struct.Struct("=BBBB48sIIIII")    # inet_diag_msg: family, state, timer, retrans, id,
-                                             # expires, rqueue, wqueue, uid, inode
-_NO_COOKIE = 0xFFFFFFFF
 #: Seconds between two looks while a server has not settled.
 POLL = 0.005
 #: Looks in a row, spanning at least IDLE_SPAN seconds, that find no thread of a server able
 #: to run: it is blocked with nothing left to handle (it keeps a connection open for good).
 IDLE_LOOKS = 4
 IDLE_SPAN = 0.02
-
-
-def accept_backlog(diag: socket.socket, port: int) -> int | None:
-    """Connections waiting to be accepted on the TCP listeners of ``port`` (IPv4 and IPv6) in
-    ``diag``'s network namespace; None when the kernel cannot be asked.
-
-    ``diag`` is a ``NETLINK_SOCK_DIAG`` socket (``AF_NETLINK``, ``SOCK_DGRAM``).
-    """
-    waiting = 0
-    for family in (socket.AF_INET, socket.AF_INET6):
-        body = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << TCP_LISTEN)
-                + _SOCKID.pack(0, 0, b"\0" * 16, b"\0" * 16)
-                + _SOCKID_TAIL.pack(0, _NO_COOKIE, _NO_COOKIE))
-        request = _HEADER.pack(_HEADER.size + len(body), SOCK_DIAG_BY_FAMILY,
-                               NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body
-        try:
-            diag.sendto(request, (0, 0))
-            done = False
-            while not done:
-                reply = diag.recv(65536)
-                offset = 0
-                while offset + _HEADER.size <= len(reply):
-                    length, kind, _, _, _ = _HEADER.unpack_from(reply, offset)
-                    if kind == NLMSG_DONE:
-                        done = True
-                        break
-                    if kind == NLMSG_ERROR or length < _HEADER.size:
-                        return None
-                    if kind == SOCK_DIAG_BY_FAMILY and length >= _HEADER.size + _MESSAGE.size:
-                        fields = _MESSAGE.unpack_from(reply, offset + _HEADER.size)
-                        sport = struct.unpack_from("!H", fields[4])[0]
-                        if sport == port:
-                            waiting += fields[6]
-                    offset += (length + 3) & ~3
-                if offset == 0:
-                    return None
-        except OSError:
-            return None
-    return waiting
 
 
 def diag_socket(program: Program) -> socket.socket | None:

@@ -9,7 +9,9 @@ address and port, with that socket alone: its state, its receive and send
 queue lengths and its inode.  The lookup happens in the grader's own network
 namespace, so it finds a local program's sockets; for a program in another
 namespace (a container) it finds nothing and callers fall back to ``/proc``.
-Linux only; anything unexpected returns None.
+A dump of the LISTEN sockets (:func:`accept_backlog`) gives each
+listener's accept queue length the same way.  Linux only; anything
+unexpected returns None.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from dataclasses import dataclass
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NLM_F_REQUEST = 1
+NLM_F_DUMP = 0x300
+TCP_LISTEN = 10
 _HEADER = struct.Struct("=IHHII")            # nlmsghdr: len, type, flags, seq, pid
 _REQUEST = struct.Struct("=BBBxI")           # inet_diag_req_v2 head: family, protocol, ext, states
 _SOCKID = struct.Struct("!HH16s16s")         # inet_diag_sockid: sport, dport, src, dst (big-endian)
@@ -84,3 +89,42 @@ def lookup(local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None
         return None  # NLMSG_ERROR: e.g. ENOENT, no such socket
     _, state, _, _, _, _, unread, unsent, _, inode = _MESSAGE.unpack_from(reply, _HEADER.size)
     return SocketInfo(state=state, unread=unread, unsent=unsent, inode=inode)
+
+
+def accept_backlog(diag: socket.socket, port: int) -> int | None:
+    """Connections waiting to be accepted on the TCP listeners of ``port`` (IPv4 and IPv6) in
+    ``diag``'s network namespace; None when the kernel cannot be asked.
+
+    ``diag`` is a ``NETLINK_SOCK_DIAG`` socket (``AF_NETLINK``, ``SOCK_DGRAM``).
+    """
+    waiting = 0
+    for family in (socket.AF_INET, socket.AF_INET6):
+        body = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << TCP_LISTEN)
+                + _SOCKID.pack(0, 0, b"\0" * 16, b"\0" * 16)
+                + _SOCKID_TAIL.pack(0, _NO_COOKIE, _NO_COOKIE))
+        request = _HEADER.pack(_HEADER.size + len(body), SOCK_DIAG_BY_FAMILY,
+                               NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body
+        try:
+            diag.sendto(request, (0, 0))
+            done = False
+            while not done:
+                reply = diag.recv(65536)
+                offset = 0
+                while offset + _HEADER.size <= len(reply):
+                    length, kind, _, _, _ = _HEADER.unpack_from(reply, offset)
+                    if kind == NLMSG_DONE:
+                        done = True
+                        break
+                    if kind == NLMSG_ERROR or length < _HEADER.size:
+                        return None
+                    if kind == SOCK_DIAG_BY_FAMILY and length >= _HEADER.size + _MESSAGE.size:
+                        fields = _MESSAGE.unpack_from(reply, offset + _HEADER.size)
+                        sport = struct.unpack_from("!H", fields[4])[0]
+                        if sport == port:
+                            waiting += fields[6]
+                    offset += (length + 3) & ~3
+                if offset == 0:
+                    return None
+        except OSError:
+            return None
+    return waiting

@@ -123,8 +123,8 @@ def accept_backlog(diag: socket.socket, port: int) -> int | None:
                         if sport == port:
                             waiting += fields[6]
                     offset += (length + 3) & ~3
-                if offset == 0:
-                    return None
+                if offset == 0 and not done:
+                    return None  # not even one whole message: not an answer we know
         except OSError:
             return None
     return waiting

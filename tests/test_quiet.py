@@ -1,0 +1,68 @@
+"""The settle after a probe (grader/launch/quiet.py) reads real kernel state: a listener's
+accept queue over sock_diag, a process's threads waiting or at work, its open sockets."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from grader.launch.base import runnable, waiting
+from grader.launch.quiet import held_sockets
+from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
+
+
+def test_the_accept_queue_of_a_listener_is_counted_until_accepted() -> None:
+    with socket.socket() as listener, socket.socket(
+            socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as diag:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        assert accept_backlog(diag, port) == 0
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+        try:
+            assert accept_backlog(diag, port) == 3
+            accepted, _ = listener.accept()
+            accepted.close()
+            assert accept_backlog(diag, port) == 2
+        finally:
+            for client in clients:
+                client.close()
+
+
+@contextmanager
+def _python(code: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real process running ``code``, killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_process_blocked_in_accept_is_waiting_and_a_busy_one_is_not() -> None:
+    blocked = ("import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+               "print('ready', flush=True); s.accept()")
+    with _python(blocked) as proc:
+        deadline = time.monotonic() + 10
+        while not waiting([proc.pid]) and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls the process's state: it reaches accept() in its own time
+        assert waiting([proc.pid]) and not runnable([proc.pid])
+        assert len(held_sockets_of(proc.pid)) == 1  # its listener
+    with _python("print('ready', flush=True)\nwhile True: pass") as proc:
+        assert not waiting([proc.pid])  # running or waiting for a CPU: at work either way
+    assert not waiting([])  # nothing left is not waiting
+
+
+def held_sockets_of(pid: int) -> frozenset[str]:
+    """:func:`held_sockets` of a plain process."""
+    class _Pids:
+        def pids(self) -> list[int]:
+            return [pid]
+
+    return held_sockets(_Pids())  # type: ignore[arg-type]

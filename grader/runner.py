@@ -11,10 +11,15 @@ Within a lane probes run in order.  A probe whose dependencies did not pass
 is skipped with the reason.  Each probe runs in a worker thread bounded by
 its timeout; every socket operation inside is bounded by the same deadline,
 so overrunning it is a grader fault (``error``).  After each probe the server
-is checked: if the probe killed it, the verdict says so with the stderr tail,
-and the server is started again — on a fresh port unless pinned, since a
-server without ``SO_REUSEADDR`` cannot bind the same port for up to a minute
-after a close (TIME_WAIT, RFC 9293 section 3.6.1).
+is given until it has handled that probe's connections
+(:func:`grader.launch.quiet.settle`, an observed condition with a bound, not
+a fixed pause), and a probe's verdict is recorded only when the next probe of
+its lane is about to start: a server found dead by then died of that probe's
+connections (nothing else talked to it), so the verdict says so with the
+stderr tail, and the server is started again if a later probe needs it — on
+a fresh port unless pinned, since a server without ``SO_REUSEADDR`` cannot
+bind the same port for up to a minute after a close (TIME_WAIT, RFC 9293
+section 3.6.1).
 
 A command that uses the ``{scratch}`` placeholder (or ``{root}``, its name
 in the labs that serve a folder) gets a fresh, empty, grader-owned folder

@@ -16,7 +16,8 @@ verdict (a grader or machine fault).  Target: 0 differing verdicts.
 (program, round, commit, its (probe, outcome) list, errors, slowest probe):
 a soak stopped part-way keeps what it graded, ``--resume`` skips the
 (program, round) pairs the file already holds, and ``--report FILE ...``
-prints the figures of recorded gradings without grading anything.
+prints the figures of recorded gradings without grading anything (a record
+kept in ``benchmarks/results/`` is gzipped; ``--report`` reads it as it is).
 
 Run:  python benchmarks/soak.py [--lab ID ...] [--rounds 20] [--hog 2] [--jobs 2]
                                 [--json FILE] [--record FILE [--resume]]
@@ -26,6 +27,7 @@ Run:  python benchmarks/soak.py [--lab ID ...] [--rounds 20] [--hog 2] [--jobs 2
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing
 import os
@@ -103,10 +105,13 @@ def _record(lab: str, program: Path | None, round_: int, result: GradeResult,
 
 
 def _read_records(paths: list[Path]) -> list[Record]:
-    """Every record of the JSON-lines files; a line cut short by a kill is skipped."""
+    """Every record of the JSON-lines files (gzipped when named ``*.gz``, as the records kept
+    in ``benchmarks/results/`` are); a line cut short by a kill is skipped."""
     records: list[Record] = []
     for path in paths:
-        for line in path.read_text().splitlines():
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
+        for line in text.splitlines():
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError:

@@ -485,7 +485,7 @@ class Runner:
         )
         watched = self.assignment.role == "server" and lane.program is not None and not is_startup
         seen = lane.program.output().stderr_total if watched and lane.program is not None else 0
-        held = quiet.held_sockets(lane.program) if watched and lane.program is not None \
+        held = quiet.held_sockets(lane.program.pids()) if watched and lane.program is not None \
             else frozenset()
         verdict = self._execute(ctx, config)
         if watched:

@@ -53,16 +53,8 @@ def test_a_process_blocked_in_accept_is_waiting_and_a_busy_one_is_not() -> None:
         while not waiting([proc.pid]) and time.monotonic() < deadline:
             time.sleep(0.01)  # polls the process's state: it reaches accept() in its own time
         assert waiting([proc.pid]) and not runnable([proc.pid])
-        assert len(held_sockets_of(proc.pid)) == 1  # its listener
+        assert len(held_sockets([proc.pid])) == 1  # its listener
     with _python("print('ready', flush=True)\nwhile True: pass") as proc:
         assert not waiting([proc.pid])  # running or waiting for a CPU: at work either way
     assert not waiting([])  # nothing left is not waiting
 
-
-def held_sockets_of(pid: int) -> frozenset[str]:
-    """:func:`held_sockets` of a plain process."""
-    class _Pids:
-        def pids(self) -> list[int]:
-            return [pid]
-
-    return held_sockets(_Pids())  # type: ignore[arg-type]

@@ -36,23 +36,42 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterable
 
 from grader.launch.base import Program, socket_inodes, waiting
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
 
 #: Seconds between two looks while a server has not settled.
 POLL = 0.005
-#: Looks in a row, spanning at least IDLE_SPAN seconds, that find no thread of a server able
-#: to run: it is blocked with nothing left to handle (it keeps a connection open for good).
+#: Looks in a row, spanning at least IDLE_SPAN seconds, that find every thread of a server
+#: waiting: it is blocked with nothing left to handle (it keeps a connection open for good).
 IDLE_LOOKS = 4
 IDLE_SPAN = 0.02
+
+
+class _Streak:
+    """Looks in a row at which a condition held: enough once ``looks`` of them span at least
+    ``span`` seconds."""
+
+    def __init__(self, looks: int, span: float) -> None:
+        self.looks, self.span = looks, span
+        self.count, self.since = 0, 0.0
+
+    def see(self, held: bool, now: float) -> bool:
+        """Count one look (``now`` on ``time.monotonic()``); True once the streak is enough."""
+        if not held:
+            self.count = 0
+            return False
+        self.since = now if self.count == 0 else self.since
+        self.count += 1
+        return self.count >= self.looks and now - self.since >= self.span
 
 
 def diag_socket(program: Program) -> socket.socket | None:
     """A ``NETLINK_SOCK_DIAG`` socket in ``program``'s network namespace, or None."""
     try:
         diag = program.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-    except (OSError, AttributeError):
+    except OSError:
         return None
     diag.settimeout(1.0)
     return diag
@@ -68,28 +87,23 @@ def blocked(program: Program, *, deadline: float, looks: int = 2,
     moment on a pipe, a page fault counted as a sleep elsewhere); the looks in a row are
     what tells a program waiting for its next event from one still at work.
     """
-    streak, since = 0, 0.0
+    streak = _Streak(looks, span)
     while True:
         pids = program.pids()
         if not pids:
             return False
         now = time.monotonic()
-        if waiting(pids):
-            since = now if streak == 0 else since
-            streak += 1
-            if streak >= looks and now - since >= span:
-                return True
-        else:
-            streak = 0
+        if streak.see(waiting(pids), now):
+            return True
         if now >= deadline:
             return False
         program.wait(min(POLL, max(0.0, deadline - now)))
 
 
-def held_sockets(program: Program) -> frozenset[str]:
-    """Inodes of every socket ``program``'s processes hold open (as text)."""
+def held_sockets(pids: Iterable[int]) -> frozenset[str]:
+    """Inodes of every socket the processes ``pids`` hold open (as text)."""
     found: set[str] = set()
-    for pid in program.pids():
+    for pid in pids:
         found |= socket_inodes(pid)
     return frozenset(found)
 
@@ -98,36 +112,30 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
            timeout: float) -> int | None:
     """Wait until ``program`` has handled the connections a probe just closed, or has exited.
 
-    ``before`` is :func:`held_sockets` taken before the probe; ``port`` the
-    server's TCP port (None: no listener to watch).  Settled means two looks
-    in a row (:data:`POLL` apart) find no connection waiting in its accept
-    queue, no socket it did not hold before, and every thread waiting; or,
-    for a server that keeps a connection open for good (an fd leak) or
-    leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks in a row
-    spanning at least :data:`IDLE_SPAN` seconds find no thread able to run.
-    Returns the exit status when the program exited within ``timeout``
-    seconds, else None (settled, or still busy at the bound).
+    ``before`` is :func:`held_sockets` of its processes taken before the
+    probe; ``port`` the server's TCP port (None: no listener to watch).
+    Settled means two looks in a row (:data:`POLL` apart) find no connection
+    waiting in its accept queue, no socket it did not hold before, and every
+    thread waiting; or, for a server that keeps a connection open for good
+    (an fd leak) or leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks
+    in a row spanning at least :data:`IDLE_SPAN` seconds find every thread
+    waiting.  Returns the exit status when the program exited within
+    ``timeout`` seconds, else None (settled, or still busy at the bound).
     """
     deadline = time.monotonic() + timeout
     diag = diag_socket(program) if port is not None else None
-    clear_looks = idle_looks = 0
-    idle_since = 0.0
+    clear, idle = _Streak(2, 0.0), _Streak(IDLE_LOOKS, IDLE_SPAN)
     try:
         while True:
             status = program.poll()
             if status is not None:
                 return status
+            pids = program.pids()
             backlog = accept_backlog(diag, port) if diag is not None and port is not None else None
-            clear = not backlog and held_sockets(program) <= before
-            idle = waiting(program.pids())  # looked at after the sockets: idle since
+            nothing_left = not backlog and held_sockets(pids) <= before
+            at_rest = waiting(pids)  # looked at after the sockets: at rest since
             now = time.monotonic()
-            clear_looks = clear_looks + 1 if clear and idle else 0
-            if idle:
-                idle_since = now if idle_looks == 0 else idle_since
-                idle_looks += 1
-            else:
-                idle_looks = 0
-            if clear_looks >= 2 or (idle_looks >= IDLE_LOOKS and now - idle_since >= IDLE_SPAN):
+            if clear.see(nothing_left and at_rest, now) | idle.see(at_rest, now):
                 return None
             left = deadline - now
             if left <= 0:

@@ -18,6 +18,9 @@ a soak stopped part-way keeps what it graded, ``--resume`` skips the
 (program, round) pairs the file already holds, and ``--report FILE ...``
 prints the figures of recorded gradings without grading anything (a record
 kept in ``benchmarks/results/`` is gzipped; ``--report`` reads it as it is).
+A soak ended by Ctrl-C, SIGTERM or SIGHUP exits at once with 128 + the
+signal's number; its watchdog (:mod:`grader.launch.watchdog`) stops the
+programs still being graded, as it does when the soak is killed outright.
 
 Run:  python benchmarks/soak.py [--lab ID ...] [--rounds 20] [--hog 2] [--jobs 2]
                                 [--json FILE] [--record FILE [--resume]]
@@ -45,7 +48,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import BUGS, grade, signature  # noqa: E402
 
+from grader import interrupts  # noqa: E402
 from grader.assignment import load  # noqa: E402
+from grader.launch.watchdog import Watchdog  # noqa: E402
 from grader.runner import GradeResult  # noqa: E402
 from grader.verdict import Outcome  # noqa: E402
 
@@ -225,12 +230,23 @@ def main() -> None:
                   f"{lab}/{record['program']}: "
                   f"{sum(v.outcome is Outcome.PASSED for v in result.verdicts)} passed", flush=True)
 
+    watchdog = Watchdog.start()  # a soak stopped by any signal, SIGKILL too, leaves no program
+    pool = ThreadPoolExecutor(args.jobs)
     try:
-        with ThreadPoolExecutor(args.jobs) as pool:
+        with interrupts.handled():
             list(pool.map(run, work))
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the record keeps what ended
+        for hog in hogs:
+            hog.kill()
+        print(f"soak: interrupted ({exc or 'Ctrl-C'}); --resume goes on from the record",
+              file=sys.stderr, flush=True)
+        with lock:  # not in the middle of a record's line
+            os._exit(interrupts.exit_status(exc))  # the watchdog stops the programs being graded
     finally:
         for hog in hogs:
             hog.kill()
+    pool.shutdown()
+    watchdog.close()
     wall = time.monotonic() - started
     print(f"graded {len(work)} under {args.hog} busy process(es), --jobs {args.jobs}, "
           f"in {wall:.0f} s")

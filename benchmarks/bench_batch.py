@@ -24,6 +24,14 @@ grading time of one submission.  Targets (issue 13, "Batch throughput"):
   mean grading time of one submission (one worker's view; the headline) and
   the extra batch wall time divided by COUNT.
 
+Where the time goes: per runner it prints the mean grading time of the
+reference copies and of the known-bug copies apart (a known bug's failed
+probes mostly wait out reply timeouts), the five slowest known bugs, and the
+CPU time of the batch process itself (all its threads, sampled from
+``/proc`` while it runs; its programs not counted) as cores used: one
+Python process runs Python code on at most one core at a time, so a figure
+near 1.0 says the grader's own work is what bounds the batch.
+
 It also checks that both runners give COUNT rows and the same status for
 every student, and says when a reference copy did not pass.  Bad input
 (an unknown lab, a count below 1): one line, exit status 2.
@@ -45,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,12 +121,16 @@ def run_batch(lab: str, folder: Path, out: Path, runner: str,
     for pattern in args.select or ():
         command += ["--select", pattern]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+    with tempfile.TemporaryFile() as output:
+        batch = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        cpu = _own_cpu_until_exit(batch)
+        wall = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    if batch.returncode != 0:
+        tail = text.strip().splitlines()[-1:] or ["no output"]
         raise SystemExit(f"bench_batch: the {runner} batch of {lab} failed "
-                         f"(exit {done.returncode}): {tail[0]}")
+                         f"(exit {batch.returncode}): {tail[0]}")
     rows = read_gradebook(out / "gradebook.csv")
     reports = [json.loads(p.read_text()) for p in (out / "students").glob("*.json")]
     durations = [float(r["duration"]) for r in reports]
@@ -126,10 +140,24 @@ def run_batch(lab: str, folder: Path, out: Path, runner: str,
     for seconds in timed:
         for phase, value in seconds.items():
             phases[phase] = phases.get(phase, 0.0) + float(value)
+    kinds = {r["batch"]["student"]: r["batch"]["student"].split("-", 1)[1] for r in reports}
+    by_kind: dict[str, list[float]] = {}
+    for report, seconds in zip(reports, durations, strict=True):
+        by_kind.setdefault(kinds[report["batch"]["student"]], []).append(seconds)
+    bug_means = {k: statistics.fmean(v) for k, v in by_kind.items() if k != "reference"}
+    bug_seconds = [x for k, v in by_kind.items() if k != "reference" for x in v]
     return {
         "runner": runner,
         "rows": len(rows),
         "wall_seconds": round(wall, 2),
+        "grader_cpu_seconds": round(cpu, 2),
+        "grader_cores": round(cpu / wall, 2) if wall > 0 else 0.0,
+        "mean_reference_grading_seconds": round(statistics.fmean(by_kind["reference"]), 3)
+        if by_kind.get("reference") else 0.0,
+        "mean_known_bug_grading_seconds": round(statistics.fmean(bug_seconds), 3)
+        if bug_seconds else 0.0,
+        "slowest_known_bugs": {k: round(v, 2) for k, v in
+                               sorted(bug_means.items(), key=lambda kv: -kv[1])[:5]},
         "per_minute": round(len(rows) / wall * 60, 1),
         "mean_grading_seconds": round(statistics.fmean(durations), 3) if durations else 0.0,
         "phase_seconds": {k: round(v / max(1, len(timed)), 4) for k, v in phases.items()},
@@ -138,6 +166,32 @@ def run_batch(lab: str, folder: Path, out: Path, runner: str,
         "status_counts": {s: sum(1 for r in rows if r["status"] == s)
                           for s in ("passed", "failed", "error")},
     }
+
+
+#: Seconds between two samples of the batch process's CPU time.
+CPU_SAMPLE = 0.25
+
+
+def _own_cpu_until_exit(batch: subprocess.Popen[bytes]) -> float:
+    """Wait for ``batch`` to exit; the CPU seconds (user + system, every thread) it used itself,
+    not its programs: the last sample taken while it ran (at most CPU_SAMPLE s before its end)."""
+    try:
+        process = psutil.Process(batch.pid)
+    except psutil.Error:
+        batch.wait()
+        return 0.0
+    used = 0.0
+    while True:
+        try:
+            times = process.cpu_times()
+            used = times.user + times.system
+        except psutil.Error:
+            pass
+        try:
+            batch.wait(CPU_SAMPLE)
+            return used
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _ratio(value: float, target: float) -> str:
@@ -165,6 +219,14 @@ def report_lab(lab: str, count: int, made: dict[str, str],
     if "local" in results and count != TARGET_COUNT:
         print(f"(the local target is {TARGET_WALL:.0f} s for {TARGET_COUNT} with --jobs 2, "
               f"scaled to {count}: {TARGET_WALL / TARGET_COUNT:.2f} s per submission)")
+    for result in results.values():
+        print(f"{result['runner']}: mean grading {result['mean_reference_grading_seconds']} s "
+              f"for a reference copy, {result['mean_known_bug_grading_seconds']} s for a known "
+              f"bug; slowest known bugs (mean s): "
+              + ", ".join(f"{k} {v}" for k, v in result["slowest_known_bugs"].items()))
+        print(f"{result['runner']}: the batch process used {result['grader_cpu_seconds']} s of "
+              f"CPU in {result['wall_seconds']} s: {result['grader_cores']} cores (its programs "
+              f"not counted; at most 1.0 for Python code in one process)")
     for result in results.values():
         bad = sorted(s for s, status in result["statuses"].items()
                      if made.get(s) == "reference" and status != "passed")

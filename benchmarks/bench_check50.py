@@ -30,7 +30,11 @@ sockgrade/check50 beside its target (<= 0.5).  Beside wall time (the
 target's measure) it reports the CPU time each grader used with its servers
 (getrusage of the waited-for children), which load changes less: most of
 sockgrade's wall time is fixed observation windows, most of check50's is
-work, so load moves the two wall times differently.
+work, so load moves the two wall times differently.  Both run as installed
+packages do, from compiled bytecode: every command gets a bytecode cache
+of its own (``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` removed,
+which some machines set and which would make a source tree compile all of
+its modules at every start), filled by one untimed run of each grader.
 
 ``--verify`` proves the check50 side is a fair comparison instead of
 timing it: the checks run once on the reference (all must pass) and once on
@@ -355,6 +359,17 @@ def find_check50(given: str | None) -> str | None:
     return shutil.which(given)
 
 
+#: The environment of every timed command: bytecode cached as an installed package's is
+#: (:func:`use_bytecode_cache` sets it).
+_ENV: dict[str, str] = dict(os.environ)
+
+
+def use_bytecode_cache(folder: Path) -> None:
+    """Run every timed command with a bytecode cache in ``folder`` (PYTHONPYCACHEPREFIX)."""
+    _ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    _ENV["PYTHONPYCACHEPREFIX"] = str(folder)
+
+
 def timed(command: list[str], *, cwd: Path, env: dict[str, str] | None = None
           ) -> tuple[float, float, subprocess.CompletedProcess[bytes]]:
     """Run ``command`` to its exit: (wall seconds, CPU seconds, the finished process).
@@ -365,7 +380,8 @@ def timed(command: list[str], *, cwd: Path, env: dict[str, str] | None = None
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, timeout=RUN_TIMEOUT, check=False)
+    done = subprocess.run(command, cwd=cwd, env=_ENV if env is None else env, capture_output=True,
+                          timeout=RUN_TIMEOUT, check=False)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -393,7 +409,7 @@ def run_check50(check50: str, checks: Path, submission: Path
 def run_sockgrade() -> tuple[float, float, int, str]:
     """One full ``sockgrade check tcp-echo-server --reference``: (wall s, CPU s, exit status, output)."""
     command = [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference"]
-    elapsed, cpu, done = timed(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    elapsed, cpu, done = timed(command, cwd=ROOT, env=dict(_ENV, PYTHONPATH=str(ROOT)))
     return elapsed, cpu, done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")[-2000:]
 
 
@@ -435,6 +451,9 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
           f"(1, 5, 15 min) at start")
     print(f"{version or 'check50'} ({check50}): 7 checks on the reference; "
           f"sockgrade: full check tcp-echo-server --reference; {runs} runs each, alternating")
+    use_bytecode_cache(work / "pycache")
+    run_check50(check50, checks, make_submission(work / "warm-up", REFERENCE))  # fills the cache
+    run_sockgrade()
     times: dict[str, list[float]] = {"check50": [], "sockgrade": []}
     cpus: dict[str, list[float]] = {"check50": [], "sockgrade": []}
     for index in range(runs):

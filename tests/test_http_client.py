@@ -134,6 +134,31 @@ def test_pipelined_responses_in_one_write_are_read_in_order(
     assert got == [(200, b"a"), (404, b"b")]
 
 
+def test_a_body_that_stalls_ends_at_the_stall_not_the_deadline(
+        pair: tuple[Exchange, socket.socket]) -> None:
+    """Part of a body, then silence on an open connection: Rejected after ``stall`` s."""
+    exchange, server = pair
+    ask(exchange, server)
+    server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel")
+    started = time.monotonic()
+    result = exchange.response(deadline=soon(30.0), stall=0.05)
+    assert time.monotonic() - started < 5.0
+    assert isinstance(result, Rejected) and isinstance(result.end, Timeout)
+    assert (result.status, result.body_bytes) == (200, 3)
+    assert result.reason.startswith("the body stopped after 3 bytes (")
+
+
+def test_the_stall_window_waits_for_the_head_only_up_to_the_deadline(
+        pair: tuple[Exchange, socket.socket]) -> None:
+    """Before the head, ``stall`` does not apply: a head that comes later than it still counts."""
+    exchange, server = pair
+    ask(exchange, server)
+    server.sendall(b"HTTP/1.1 200 OK\r\nContent-Le")
+    result = exchange.response(deadline=soon(0.3), stall=0.01)
+    assert isinstance(result, Rejected) and isinstance(result.end, Timeout)
+    assert result.end.after >= 0.25  # waited for the deadline, not the stall window
+
+
 def test_a_slow_reader_paces_itself_per_read(pair: tuple[Exchange, socket.socket]) -> None:
     exchange, server = pair
     seen: list[int] = []

@@ -138,8 +138,16 @@ class Exchange:
         """Bytes received that h11 has not consumed (sent after the last response)."""
         return bytes(self.client.trailing_data[0])
 
-    def response(self, *, deadline: float, read_cap: int = 256 * 1024) -> Response | Rejected:
-        """Read the next whole response (informational 1xx responses are skipped) before ``deadline``."""
+    def response(self, *, deadline: float, read_cap: int = 256 * 1024,
+                 stall: float | None = None) -> Response | Rejected:
+        """Read the next whole response (informational 1xx responses are skipped) before ``deadline``.
+
+        ``stall`` (seconds): once the head has arrived, a body that gets no
+        byte for that long ends as :class:`Rejected` at once (its ``end`` a
+        :class:`Timeout`), instead of waiting out ``deadline``: a server
+        that sent part of a body and then waits for the next request would
+        otherwise hold a probe until its own idle timeout.
+        """
         started = time.monotonic()
         self._seen[:] = self.leftover[:4096]  # bytes already here belong to this response
         head: h11.Response | None = None
@@ -157,7 +165,9 @@ class Exchange:
                                 status=None if head is None else head.status_code,
                                 body_bytes=size, by_h11=True)
             if event is h11.NEED_DATA:
-                result = self.conn.read_some(deadline=deadline, cap=read_cap)
+                until = deadline if stall is None or head is None else \
+                    min(deadline, time.monotonic() + stall)
+                result = self.conn.read_some(deadline=until, cap=read_cap)
                 if result.data:
                     if len(self._seen) < 4096:
                         self._seen += result.data[: 4096 - len(self._seen)]

@@ -104,8 +104,9 @@ def rejected(what: str, result: Rejected, sent: bytes) -> ProbeFailed:
                            hint=_FRAMING_HINT, evidence=evidence)
     if result.status is not None:
         if isinstance(result.end, Timeout):
-            hint = ("the body never ended: send exactly Content-Length bytes; without a "
-                    "Content-Length the body ends only when the server closes")
+            hint = ("the body stopped short: send all of it with sendall() (send() may send "
+                    "only part) and exactly Content-Length bytes; without a Content-Length "
+                    "the body ends only when the server closes")
         else:
             hint = ("send the whole body (sendall() in a loop over the file), and a "
                     "Content-Length equal to the file's size")
@@ -128,13 +129,14 @@ def rejected(what: str, result: Rejected, sent: bytes) -> ProbeFailed:
 
 def fetch(ctx: ProbeContext, exchange: Exchange, method: str, target: str, *,
           headers: Sequence[tuple[str, str]] = (), what: str,
-          wait: float | None = None) -> Response:
+          wait: float | None = None, stall: float | None = None) -> Response:
     """Send a request h11 writes and read the whole response within ``wait`` seconds (default:
-    the reply timeout); ProbeFailed (:func:`rejected`) when none arrives whole."""
+    the reply timeout), a body ending early when no byte came for ``stall`` seconds (see
+    :meth:`Exchange.response`); ProbeFailed (:func:`rejected`) when none arrives whole."""
     request = exchange.request(method, target, headers)
     deadline = ctx.reply_deadline(wait)
     sent = exchange.conn.send_all(request, deadline=deadline)
-    result = exchange.response(deadline=deadline)
+    result = exchange.response(deadline=deadline, stall=stall)
     ctx.log(f"{what}: {method} {target} ({sent.describe()}) -> "
             + (f"{result.status} {result.reason}, {result.size} body bytes"
                if isinstance(result, Response) else f"rejected: {result.reason}"))
@@ -665,8 +667,11 @@ def slow_reader(ctx: ProbeContext) -> None:
     each read) whole: same size and SHA-256.
 
     The file is larger than any socket buffer, so one send() of it sends
-    only part (sendall() loops).  Source: docs/labs.md §11 ("a 20 MiB file
-    to a client that reads slowly").
+    only part (sendall() loops).  The whole file may take up to a minute,
+    but a body that stops (no byte for the reply timeout while the client
+    reads) has stopped for good: the probe fails then, rather than wait for
+    a server that went back to waiting for the next request.
+    Source: docs/labs.md §11 ("a 20 MiB file to a client that reads slowly").
     """
     size = ctx.param_int("bytes")
     pause = ctx.param_float("pause")
@@ -681,7 +686,7 @@ def slow_reader(ctx: ProbeContext) -> None:
     with ctx.connect(rcvbuf=64 * 1024) as conn:
         exchange = Exchange(conn, pace=slowly)
         response = fetch(ctx, exchange, "GET", target, what="large file",
-                         wait=max(ctx.reply_timeout, 60.0))
+                         wait=max(ctx.reply_timeout, 60.0), stall=ctx.reply_timeout)
     with path.open("rb") as handle:
         want = hashlib.file_digest(handle, "sha256").hexdigest()
     if response.status != 200 or response.size != size or response.sha256 != want:

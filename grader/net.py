@@ -96,9 +96,10 @@ def connect(
 ) -> Conn:
     """Open a TCP connection to ``(host, port)`` within ``timeout`` seconds.
 
-    ``rcvbuf`` (bytes) shrinks the receive buffer before connecting, to make
-    the peer feel backpressure sooner.  ``opener`` makes the socket (in the
-    program's network namespace, when it has one of its own).
+    ``rcvbuf`` (bytes) sets the receive buffer before connecting (see
+    :func:`set_rcvbuf`): small, to make the peer feel backpressure sooner;
+    large, so it never does.  ``opener`` makes the socket (in the program's
+    network namespace, when it has one of its own).
 
     Raises :class:`ConnectFailed` carrying a :class:`Reset` (refused, or reset
     during the handshake) or a :class:`Timeout`.
@@ -106,7 +107,7 @@ def connect(
     started = time.monotonic()
     sock = opener(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        set_rcvbuf(sock, rcvbuf)
     sock.settimeout(timeout)
     try:
         sock.connect((host, port))
@@ -119,6 +120,25 @@ def connect(
     if nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return Conn(sock, reset_after_peer_fin=True)
+
+
+#: ``SO_RCVBUFFORCE`` (asm-generic/socket.h; not in Python's socket module): SO_RCVBUF past
+#: ``net.core.rmem_max``, for a process with CAP_NET_ADMIN.
+SO_RCVBUFFORCE = 33
+
+
+def set_rcvbuf(sock: socket.socket, size: int) -> None:
+    """Ask for a ``size``-byte receive buffer (bytes; the kernel doubles it for bookkeeping).
+
+    Set before connecting, it also sets the window scale offered in the SYN
+    (RFC 7323 section 2.2), so a large buffer is a large window.  Beyond
+    ``net.core.rmem_max`` only a privileged process (root) gets what it asks
+    (``SO_RCVBUFFORCE``); any other gets the capped ``SO_RCVBUF``.
+    """
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+    except PermissionError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 class Conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -95,3 +96,29 @@ def test_exchange_reads_while_writing(pair: tuple[net.Conn, socket.socket]) -> N
     payload = bytes(range(256)) * 16384  # 4 MiB: more than both socket buffers hold
     result = conn.exchange(payload, expect=len(payload), deadline=soon(20))
     assert isinstance(result.send_end, Done) and result.read.data == payload
+
+
+def _unread_send(rcvbuf: int, size: int) -> int:
+    """Bytes a non-blocking send() of ``size`` bytes takes while the grader reads none of it,
+    the grader's connection made with ``rcvbuf`` (a partial send() drops the rest)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    conn = net.connect("127.0.0.1", listener.getsockname()[1], timeout=2, rcvbuf=rcvbuf)
+    server, _ = listener.accept()
+    listener.close()
+    server.setblocking(False)
+    try:
+        return server.send(bytes(size))
+    except BlockingIOError:
+        return 0
+    finally:
+        server.close()
+        conn.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a buffer past net.core.rmem_max takes root")
+def test_a_window_for_the_whole_payload_takes_a_servers_send_however_late_the_grader_reads() -> None:
+    """partial/large-payload's receive buffer: a 4 MiB echo fits, so the server's send() is
+    whole even if the grader is descheduled; through a 64 KiB one it is partial."""
+    size = 4 * 1024 * 1024
+    assert _unread_send(2 * size + (1 << 20), size) == size
+    assert _unread_send(64 * 1024, size) < size

@@ -165,10 +165,20 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
         longest = max(longest, time.monotonic() - round_started)
 
 
+#: The backpressure probe's receive buffer, in bytes: small, so the server's send buffer
+#: fills while the grader writes without reading.
+BACKPRESSURE_RCVBUF = 64 * 1024
+
+
 def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hint_loss: str) -> None:
     adapter = adapter_for(ctx)
     size = len(payload)
-    with ctx.connect(rcvbuf=64 * 1024) as conn:
+    # Backpressure (write_first) reads through a small window on purpose.  A payload read
+    # while written gets a window for all of it, so the server's send() never meets a full
+    # buffer however late a loaded machine lets the grader read: a partial send() is
+    # exposed by backpressure alone, not by this probe on some runs and not on others.
+    rcvbuf = BACKPRESSURE_RCVBUF if write_first else 2 * size + (1 << 20)
+    with ctx.connect(rcvbuf=rcvbuf) as conn:
         # the round may use what is left of the probe's time limit: a stalled server is
         # caught by the idle timeout, and a correct but slow one (a log line per small
         # recv(), on a loaded machine) must not be cut short by a fixed per-round cap
@@ -216,7 +226,11 @@ def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hin
 def large_payload(ctx: ProbeContext) -> None:
     """A {bytes} payload written and read at the same time comes back whole and in order.
 
-    The grader reads while it writes, so a correct server never deadlocks.
+    The grader reads while it writes, so a correct server never deadlocks,
+    through a receive buffer that can hold the whole echo (where the grader
+    may: past net.core.rmem_max it takes root), so the server's sends never
+    meet a full buffer here: a send() that drops what it could not send is
+    partial/backpressure's to expose, on every run, not this probe's on some.
     Source: docs/labs.md §1 ("any size").
     """
     _exchange_probe(ctx, ctx.param_int("bytes"), write_first=False,

@@ -23,7 +23,10 @@ round), two processes timed by wall clock from start to exit:
 (the bundled reference, ``grader/data/reference/tcp_echo_server.py``, copied
 as ``server.py``; ``--dev`` implies ``--offline``: no network, no update
 check, no dependency install), and ``python -m grader check tcp-echo-server
---reference`` (every probe, this source tree).  Both must pass every check,
+--reference`` (every probe, this source tree), and the same command with
+``--select`` of the seven probes that ask what the seven checks ask (the
+target is on the full grading; this row shows how much of the difference
+is the probes check50 has no counterpart for).  All must pass every check,
 or the run stops.  It prints the machine's core count and load average
 first (figures depend on them), then median/min/max of each and the ratio
 sockgrade/check50 beside its target (<= 0.5).  Beside wall time (the
@@ -74,6 +77,11 @@ TARGET_RATIO = 0.5
 RUN_TIMEOUT = 300.0
 #: The check names, in declaration order.
 CHECKS = ("start", "echo", "fragments", "large", "half_close", "reset", "binary")
+#: The tcp-echo-server probe asking what each check asks (the "same seven" row).
+COMPARABLE = {"start": "startup/listens", "echo": "echo/one-message",
+              "fragments": "partial/one-byte-writes", "large": "partial/large-payload",
+              "half_close": "shutdown/half-close", "reset": "robustness/client-reset",
+              "binary": "echo/binary"}
 #: --verify: known-bug server -> the checks it must fail (others may fail too).
 KNOWN_BUGS: dict[str, tuple[str, ...]] = {
     "exits_immediately": ("start",),
@@ -406,9 +414,13 @@ def run_check50(check50: str, checks: Path, submission: Path
     return elapsed, cpu, results, problem
 
 
-def run_sockgrade() -> tuple[float, float, int, str]:
-    """One full ``sockgrade check tcp-echo-server --reference``: (wall s, CPU s, exit status, output)."""
+def run_sockgrade(*, same_seven: bool = False) -> tuple[float, float, int, str]:
+    """One ``sockgrade check tcp-echo-server --reference``, every probe or (``same_seven``) only
+    the seven that ask what the check50 checks ask: (wall s, CPU s, exit status, output)."""
     command = [sys.executable, "-m", "grader", "check", "tcp-echo-server", "--reference"]
+    if same_seven:
+        for probe in COMPARABLE.values():
+            command += ["--select", f"tcp-echo-server/{probe}"]
     elapsed, cpu, done = timed(command, cwd=ROOT, env=dict(_ENV, PYTHONPATH=str(ROOT)))
     return elapsed, cpu, done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")[-2000:]
 
@@ -454,10 +466,12 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
     use_bytecode_cache(work / "pycache")
     run_check50(check50, checks, make_submission(work / "warm-up", REFERENCE))  # fills the cache
     run_sockgrade()
-    times: dict[str, list[float]] = {"check50": [], "sockgrade": []}
-    cpus: dict[str, list[float]] = {"check50": [], "sockgrade": []}
+    run_sockgrade(same_seven=True)
+    times: dict[str, list[float]] = {"check50": [], "sockgrade": [], "same seven": []}
+    cpus: dict[str, list[float]] = {"check50": [], "sockgrade": [], "same seven": []}
     for index in range(runs):
-        order = ("check50", "sockgrade") if index % 2 == 0 else ("sockgrade", "check50")
+        order = ("check50", "sockgrade", "same seven") if index % 2 == 0 else \
+            ("same seven", "sockgrade", "check50")
         for grader in order:
             if grader == "check50":
                 elapsed, cpu, results, problem = run_check50(
@@ -466,7 +480,7 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
                     print(f"check50 did not pass the reference: {results or problem}", file=sys.stderr)
                     return 1
             else:
-                elapsed, cpu, status, output = run_sockgrade()
+                elapsed, cpu, status, output = run_sockgrade(same_seven=grader == "same seven")
                 if status != 0:
                     print(f"sockgrade did not pass the reference (exit {status}):\n{output}",
                           file=sys.stderr)
@@ -475,7 +489,8 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
             cpus[grader].append(cpu)
         print(f"run {index + 1}/{runs}: check50 {times['check50'][-1]:.2f} s "
               f"(CPU {cpus['check50'][-1]:.2f} s), sockgrade {times['sockgrade'][-1]:.2f} s "
-              f"(CPU {cpus['sockgrade'][-1]:.2f} s)", flush=True)
+              f"(CPU {cpus['sockgrade'][-1]:.2f} s), the same seven probes "
+              f"{times['same seven'][-1]:.2f} s (CPU {cpus['same seven'][-1]:.2f} s)", flush=True)
     stats = {grader: summary(values) for grader, values in times.items()}
     cpu_stats = {grader: summary(values) for grader, values in cpus.items()}
     ratio = stats["sockgrade"]["median"] / stats["check50"]["median"]
@@ -483,12 +498,15 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
     print()
     print(f"{'grader':<44} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}")
     for grader, label in (("check50", "check50 --dev (7 checks)"),
-                          ("sockgrade", "sockgrade check --reference (every probe)")):
+                          ("sockgrade", "sockgrade check --reference (every probe)"),
+                          ("same seven", "sockgrade, the 7 comparable probes only")):
         print(f"{label:<44} {stats[grader]['median']:9.2f} {stats[grader]['min']:7.2f} "
               f"{stats[grader]['max']:7.2f} {cpu_stats[grader]['median']:7.2f}")
     print(f"ratio sockgrade/check50 (median wall time): {ratio:.2f}   target <= {TARGET_RATIO}   "
           f"{'met' if ratio <= TARGET_RATIO else 'not met'}")
     print(f"ratio sockgrade/check50 (median CPU time, for reference): {cpu_ratio:.2f}")
+    same = stats["same seven"]["median"] / stats["check50"]["median"]
+    print(f"ratio on the same seven checks (median wall time, for reference): {same:.2f}")
     load_end = os.getloadavg()
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in load_end)}")
     if json_path is not None:
@@ -498,8 +516,11 @@ def benchmark(check50: str, runs: int, work: Path, json_path: Path | None) -> in
                         "cpu_times": cpus["check50"], **stats["check50"]},
             "sockgrade": {"times": times["sockgrade"], "cpu_times": cpus["sockgrade"],
                           **stats["sockgrade"]},
+            "same_seven": {"times": times["same seven"], "cpu_times": cpus["same seven"],
+                           **stats["same seven"]},
             "ratio": ratio,
             "cpu_ratio": cpu_ratio,
+            "same_seven_ratio": same,
             "target_ratio": TARGET_RATIO,
         }
         try:

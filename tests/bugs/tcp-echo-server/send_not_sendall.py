@@ -4,7 +4,9 @@ The socket has a timeout (so it is non-blocking underneath, as in much
 student code) and reads in large chunks; send() sends only what fits in the
 socket's send buffer and the rest of the chunk is silently dropped under
 backpressure.  (With a blocking socket Linux's send() happens to send all,
-which is why the bug hides in casual testing.)  Fails partial/large-payload.
+which is why the bug hides in casual testing.)  Fails partial/backpressure,
+on every run; partial/large-payload reads through a window that holds the
+whole echo, so it passes whatever the machine's load.
 """
 from _threaded import run
 

@@ -22,8 +22,12 @@ A soak ended by Ctrl-C, SIGTERM or SIGHUP exits at once with 128 + the
 signal's number; its watchdog (:mod:`grader.launch.watchdog`) stops the
 programs still being graded, as it does when the soak is killed outright.
 
+``--shard I/N`` grades every N-th of the chosen programs, starting at the
+I-th (as ``sockgrade batch --shard`` slices a class), so N soaks run side by
+side cover them all once: the test suite's short soak is four such items.
+
 Run:  python benchmarks/soak.py [--lab ID ...] [--rounds 20] [--hog 2] [--jobs 2]
-                                [--json FILE] [--record FILE [--resume]]
+                                [--shard I/N] [--json FILE] [--record FILE [--resume]]
       python benchmarks/soak.py --report FILE [FILE ...] [--json FILE]
 """
 
@@ -50,6 +54,8 @@ from helpers import BUGS, grade, signature  # noqa: E402
 
 from grader import interrupts  # noqa: E402
 from grader.assignment import load  # noqa: E402
+from grader.classroom.batch import parse_shard  # noqa: E402
+from grader.errors import UsageError  # noqa: E402
 from grader.launch.watchdog import Watchdog  # noqa: E402
 from grader.runner import GradeResult  # noqa: E402
 from grader.verdict import Outcome  # noqa: E402
@@ -176,6 +182,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--hog", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--shard", metavar="I/N",
+                        help="grade every N-th program only, starting at the I-th")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--record", type=Path, help="append each grading to this JSON-lines file")
     parser.add_argument("--resume", action="store_true",
@@ -194,7 +202,13 @@ def main() -> None:
     if args.resume and args.record is None:
         sys.exit("soak: --resume needs --record FILE")
     labs = args.lab or sorted(d.name for d in BUGS.iterdir() if d.is_dir())
+    try:
+        shard = parse_shard(args.shard)
+    except UsageError as exc:
+        sys.exit(f"soak: {exc}")
     programs = _programs(labs)
+    if shard is not None:
+        programs = programs[shard[0] - 1 :: shard[1]]
     work = [(lab, program, n) for n in range(args.rounds) for lab, program in programs]
     held: list[Record] = []
     if args.resume and args.record.is_file():

@@ -16,6 +16,7 @@ unexpected returns None.
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 1
 NLM_F_DUMP = 0x300
+#: TCP states (include/net/tcp_states.h).
+TCP_ESTABLISHED = 1
+TCP_CLOSE_WAIT = 8
 TCP_LISTEN = 10
 _HEADER = struct.Struct("=IHHII")            # nlmsghdr: len, type, flags, seq, pid
 _REQUEST = struct.Struct("=BBBxI")           # inet_diag_req_v2 head: family, protocol, ext, states
@@ -61,34 +65,54 @@ def _packed(host: str) -> tuple[int, bytes]:
         return socket.AF_INET6, socket.inet_pton(socket.AF_INET6, host)
 
 
-def lookup(local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None:
-    """The TCP socket bound to ``local`` and connected to ``remote`` (host, port), or None.
+def find(diag: socket.socket, local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None:
+    """The TCP socket bound to ``local`` and connected to ``remote`` (host, port) in ``diag``'s
+    network namespace, in any state; None when the kernel says there is none (ENOENT).
 
-    None when no such socket exists in this network namespace, when the two
-    addresses are of different families, or when sock_diag is unavailable.
+    One exact lookup, not a listing, so a socket that exists is never missed
+    while others come and go (a read of ``/proc/net/tcp`` can skip a row
+    then).  ``diag`` is a ``NETLINK_SOCK_DIAG`` socket (``AF_NETLINK``,
+    ``SOCK_DGRAM``).  Raises OSError when the kernel cannot be asked or its
+    answer is not one this function knows; ValueError for addresses of two
+    families.
     """
     family, source = _packed(local[0])
     other, destination = _packed(remote[0])
     if family != other:
-        return None
+        raise ValueError(f"{local[0]} and {remote[0]} are addresses of two families")
     body = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, _ALL_STATES)
             + _SOCKID.pack(local[1], remote[1], source, destination)
             + _SOCKID_TAIL.pack(0, _NO_COOKIE, _NO_COOKIE))
     request = _HEADER.pack(_HEADER.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0) + body
+    diag.sendto(request, (0, 0))
+    reply = diag.recv(65536)
+    if len(reply) < _HEADER.size:
+        raise OSError(errno.EPROTO, "sock_diag: a reply shorter than its header")
+    _, kind, _, _, _ = _HEADER.unpack_from(reply)
+    if kind == NLMSG_ERROR and len(reply) >= _HEADER.size + 4:
+        code = -struct.unpack_from("=i", reply, _HEADER.size)[0]
+        if code == errno.ENOENT:
+            return None
+        raise OSError(code, f"sock_diag: {errno.errorcode.get(code, code)}")
+    if kind != SOCK_DIAG_BY_FAMILY or len(reply) < _HEADER.size + _MESSAGE.size:
+        raise OSError(errno.EPROTO, f"sock_diag: an answer of type {kind}")
+    _, state, _, _, _, _, unread, unsent, _, inode = _MESSAGE.unpack_from(reply, _HEADER.size)
+    return SocketInfo(state=state, unread=unread, unsent=unsent, inode=inode)
+
+
+def lookup(local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None:
+    """The TCP socket bound to ``local`` and connected to ``remote`` (host, port), or None.
+
+    None when no such socket exists in this network namespace, when the two
+    addresses are of different families, or when sock_diag is unavailable
+    (:func:`find` tells these apart).
+    """
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
             nl.settimeout(1.0)
-            nl.sendto(request, (0, 0))
-            reply = nl.recv(65536)
-    except (OSError, AttributeError):
+            return find(nl, local, remote)
+    except (OSError, ValueError, AttributeError):
         return None
-    if len(reply) < _HEADER.size:
-        return None
-    _, kind, _, _, _ = _HEADER.unpack_from(reply)
-    if kind != SOCK_DIAG_BY_FAMILY or len(reply) < _HEADER.size + _MESSAGE.size:
-        return None  # NLMSG_ERROR: e.g. ENOENT, no such socket
-    _, state, _, _, _, _, unread, unsent, _, inode = _MESSAGE.unpack_from(reply, _HEADER.size)
-    return SocketInfo(state=state, unread=unread, unsent=unsent, inode=inode)
 
 
 def accept_backlog(diag: socket.socket, port: int) -> int | None:

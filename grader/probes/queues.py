@@ -110,6 +110,22 @@ def server_unread(conn: Conn, *, pid: int | None, isolated: bool) -> int | None:
     return _diag_unread((theirs[0], theirs[1]), (ours[0], ours[1]))
 
 
+def server_end_state(diag: socket.socket, server: tuple[str, int],
+                     client: tuple[str, int]) -> int | None:
+    """The TCP state of the server's end of the connection from ``client`` to ``server`` (host,
+    port), looked up exactly through ``diag`` (sock_diag in the server's network namespace,
+    :func:`grader.launch.sockdiag.find`); None once that socket is gone.
+
+    After the client closes: ESTABLISHED while its FIN has not reached the
+    server's kernel yet (on a loaded machine, a moment after close()
+    returns), CLOSE_WAIT once it has while the program keeps the socket,
+    LAST_ACK or gone once the program closed it.  Raises OSError when the
+    kernel cannot be asked.
+    """
+    info = sockdiag.find(diag, server, client)
+    return None if info is None else info.state
+
+
 def _server_row(ctx: ProbeContext, conn: Conn, pid: int) -> list[str] | None:
     """The /proc/PID/net/tcp* row of the server's end of ``conn``, split into columns."""
     assert ctx.port is not None

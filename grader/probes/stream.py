@@ -24,11 +24,14 @@ import time
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Timeout
 from grader.launch.base import runnable
+from grader.launch.quiet import diag_socket
+from grader.launch.sockdiag import TCP_CLOSE_WAIT, TCP_ESTABLISHED
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
 from grader.probes.common import echo_hint, printable, register_startup, text, wait_for
-from grader.probes.generic import IDLE_PARAMS, close_wait, measure_idle_cpu
+from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
+from grader.probes.queues import server_end_state
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, TimeLimit, mismatch
 
@@ -279,25 +282,47 @@ def half_close(ctx: ProbeContext) -> None:
 def closes_after_client(ctx: ProbeContext) -> None:
     """After the client closes, the server closes its side of the connection before a deadline.
 
-    Observed from the server's sockets: none may stay in CLOSE_WAIT (the
-    peer closed, the program did not). Source: docs/labs.md §1.
+    Observed on the server's end of that very connection, looked up by its
+    addresses (sock_diag, in the server's network namespace): once the
+    client's FIN has reached it (it left ESTABLISHED), it may not stay in
+    CLOSE_WAIT (the peer closed, the program did not).  Waiting for the FIN
+    to arrive first keeps a loaded machine, where the kernel handles it a
+    moment after close() returns, from passing a server that never closes.
+    Source: docs/labs.md §1.
     """
     adapter = adapter_for(ctx)
-    before = close_wait(ctx)
-    with ctx.connect() as conn:
-        adapter.check(ctx, conn, adapter.one(text(ctx.rng, 10, 50)))
-    ctx.log("client closed")
-    deadline = ctx.reply_deadline()
-    left = wait_for(lambda: (n if (n := close_wait(ctx)) <= before else None),
-                    deadline=deadline)
-    if left is None:
-        raise ProbeFailed(
-            "the server did not close its socket after the client closed",
-            hint="when recv() returns b'' close the connection socket (with a 'with' block)",
-            evidence=Evidence(expected="no socket in CLOSE_WAIT",
-                              actual=f"{close_wait(ctx)} socket(s) in CLOSE_WAIT after "
-                                     f"{ctx.reply_timeout:g} s"),
-        )
+    assert ctx.program is not None
+    diag = diag_socket(ctx.program)
+    if diag is None:
+        raise ProbeError("cannot look up the server's sockets (sock_diag in its network "
+                         "namespace)")
+    with diag:
+        with ctx.connect() as conn:
+            client, server = conn.sock.getsockname()[:2], conn.sock.getpeername()[:2]
+            adapter.check(ctx, conn, adapter.one(text(ctx.rng, 10, 50)))
+        ctx.log("client closed")
+        seen: list[int | None] = []
+
+        def closed() -> bool | None:
+            seen.append(server_end_state(diag, server, client))
+            return True if seen[-1] not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT) else None
+
+        try:
+            done = wait_for(closed, deadline=ctx.reply_deadline())
+        except OSError as exc:
+            raise ProbeError(f"looking up the server's end of the connection: {exc}") from None
+    if done:
+        return
+    if seen and seen[-1] == TCP_ESTABLISHED:
+        raise ProbeError(f"the client's FIN had not reached the server's socket after "
+                         f"{ctx.reply_timeout:g} s (a machine too loaded to judge this probe)")
+    raise ProbeFailed(
+        "the server did not close its socket after the client closed",
+        hint="when recv() returns b'' close the connection socket (with a 'with' block)",
+        evidence=Evidence(expected="its end of the connection closed",
+                          actual=f"still in CLOSE_WAIT {ctx.reply_timeout:g} s after the "
+                                 "client's FIN arrived"),
+    )
 
 
 def _session(ctx: ProbeContext, conn: Conn, index: int) -> None:

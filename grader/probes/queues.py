@@ -21,7 +21,6 @@ the grader's connection:
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import socket
@@ -36,16 +35,6 @@ from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn
 from grader.probes.common import wait_for
 
-_NETLINK_SOCK_DIAG = 4
-_SOCK_DIAG_BY_FAMILY = 20
-_NLM_F_REQUEST = 1
-_NLMSG_ERROR = 2
-_NOCOOKIE = 0xFFFFFFFF
-_TCPF_ALL = 0xFFF
-_HEADER = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
-# inet_diag_msg: family, state, timer, retrans, id (48 bytes), expires, rqueue, wqueue, uid, inode
-_MESSAGE = struct.Struct("=BBBB48sIIIII")
-
 
 def unacked(conn: Conn) -> int:
     """Bytes sent on ``conn`` that the peer's kernel has not acknowledged yet (``SIOCOUTQ``)."""
@@ -55,28 +44,11 @@ def unacked(conn: Conn) -> int:
 
 def _diag_unread(local: tuple[str, int], remote: tuple[str, int]) -> int | None:
     """Receive-queue bytes of the TCP socket bound to ``local`` and connected to ``remote``
-    (IPv4, this network namespace), by an exact sock_diag lookup; None when there is none."""
-    # inet_diag_req_v2: family, protocol, ext, pad, states; then inet_diag_sockid: sport and
-    # dport (big-endian), src[4] and dst[4] (network order), interface, cookie[2]
-    request = (struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, _TCPF_ALL)
-               + struct.pack("!HH", local[1], remote[1])
-               + socket.inet_aton(local[0]).ljust(16, b"\0")
-               + socket.inet_aton(remote[0]).ljust(16, b"\0")
-               + struct.pack("=III", 0, _NOCOOKIE, _NOCOOKIE))
-    message = _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1,
-                           0) + request
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as sock:
-        sock.settimeout(1.0)
-        sock.send(message)
-        reply = sock.recv(65536)
-    _, kind, _, _, _ = _HEADER.unpack_from(reply)
-    if kind == _NLMSG_ERROR:
-        code = -struct.unpack_from("=i", reply, _HEADER.size)[0]
-        if code in (errno.ENOENT, 0):
-            return None
-        raise OSError(code, f"sock_diag lookup failed: {errno.errorcode.get(code, code)}")
-    fields = _MESSAGE.unpack_from(reply, _HEADER.size)
-    return int(fields[6])  # idiag_rqueue: bytes received, not yet read by the program
+    (this network namespace), by an exact sock_diag lookup; None when there is none."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, sockdiag.NETLINK_SOCK_DIAG) as nl:
+        nl.settimeout(1.0)
+        info = sockdiag.find(nl, local, remote)
+    return None if info is None else info.unread  # rx_queue: received, not read by the program
 
 
 def _proc_unread(pid: int, local_port: int, remote_port: int) -> int | None:

@@ -1,8 +1,10 @@
 """Readiness: wait until a started server is listening, or explain why it is not.
 
 Theory of operation: readiness is observed, not guessed.  The launcher's
-process tree is inspected (``/proc/PID/net``) until a socket of the right
-protocol is bound where the program was told to bind, the program exits, or
+process tree is inspected (the sockets in ``/proc/PID/fd``, matched against
+a sock_diag dump of the listeners and UDP sockets of the program's network
+namespace, or ``/proc/PID/net`` where netlink cannot be asked there) every
+10 ms until a socket of the right protocol is bound where the program was told to bind, the program exits, or
 the deadline passes — no connection is made, so a server that serves only
 one client does not spend it on the grader's readiness check.  Each failure
 is classified for the report: crashed at start (with the stderr tail and a
@@ -13,10 +15,12 @@ or never listened.
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass, field
 
 from grader.launch.base import Endpoint, Program, bound_endpoints, serves
+from grader.launch.quiet import diag_socket
 from grader.verdict import Evidence
 
 #: How often the process tree is inspected while waiting, in seconds.
@@ -93,6 +97,17 @@ def wait_ready(
     """
     started = time.monotonic()
     deadline = started + timeout
+    diag = diag_socket(program)  # the dumps are asked in the program's network namespace
+    try:
+        return _wait(program, proto=proto, host=host, port=port, started=started,
+                     deadline=deadline, diag=diag)
+    finally:
+        if diag is not None:
+            diag.close()
+
+
+def _wait(program: Program, *, proto: str, host: str, port: int, started: float,
+          deadline: float, diag: socket.socket | None) -> StartResult:
     wrong_since: float | None = None
     seen: list[Endpoint] = []
     while True:
@@ -115,7 +130,7 @@ def wait_ready(
                 reason="exited with status 0 before serving",
                 hint="a server must keep running and serve client after client: loop on accept()",
             )
-        seen = bound_endpoints(program.pids())
+        seen = bound_endpoints(program.pids(), diag)
         if any(serves(e, proto=proto, host=host, port=port) for e in seen):
             return StartResult(status="ready", elapsed=now - started, endpoints=tuple(seen))
         if any(e.proto == proto for e in seen):
@@ -146,7 +161,7 @@ def wait_ready(
         details.append("stderr (tail):\n" + stderr_tail(program))
     return StartResult(
         status="not-listening", elapsed=time.monotonic() - started,
-        reason=f"did not listen on {host}:{port} within {timeout:g} s",
+        reason=f"did not listen on {host}:{port} within {deadline - started:g} s",
         hint="call bind() and listen() at start; does it wait for input on stdin first?",
         evidence=Evidence(expected=f"a {proto.upper()} socket on {host}:{port}",
                           actual="no socket bound", details=tuple(details)),

@@ -1,8 +1,10 @@
-"""The settle after a probe (grader/launch/quiet.py) reads real kernel state: a listener's
-accept queue over sock_diag, a process's threads waiting or at work, its open sockets."""
+"""The settle after a probe (grader/launch/quiet.py) and readiness read real kernel state: a
+listener's accept queue and what a process serves on, over sock_diag; a process's threads
+waiting or at work; its open sockets."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from grader.launch.base import runnable, waiting
+from grader.launch.base import bound_endpoints, runnable, waiting
 from grader.launch.quiet import held_sockets
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
 
@@ -57,4 +59,41 @@ def test_a_process_blocked_in_accept_is_waiting_and_a_busy_one_is_not() -> None:
     with _python("print('ready', flush=True)\nwhile True: pass") as proc:
         assert not waiting([proc.pid])  # running or waiting for a CPU: at work either way
     assert not waiting([])  # nothing left is not waiting
+
+
+def test_what_a_process_serves_on_is_the_same_from_sock_diag_as_from_proc() -> None:
+    """Readiness's sock_diag dump and /proc/PID/net name the same endpoints: TCP listeners
+    (IPv4, IPv6 and dual-stack) and bound UDP sockets, not a connected UDP socket, a
+    connection or a socket bound but not listening."""
+    made: list[socket.socket] = []
+
+    def make(family: int, kind: int, host: str, *, listen: bool = False) -> socket.socket:
+        sock = socket.socket(family, kind)
+        made.append(sock)
+        sock.bind((host, 0))
+        if listen:
+            sock.listen(4)
+        return sock
+
+    try:
+        tcp4 = make(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", listen=True)
+        served = [tcp4,
+                  make(socket.AF_INET6, socket.SOCK_STREAM, "::1", listen=True),
+                  make(socket.AF_INET6, socket.SOCK_STREAM, "::", listen=True),  # dual-stack
+                  make(socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+                  make(socket.AF_INET6, socket.SOCK_DGRAM, "::1")]
+        make(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1")  # bound, not listening
+        connected = make(socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1")
+        connected.connect(("127.0.0.1", 9))  # a client's: not something it serves on
+        made.append(socket.create_connection(tcp4.getsockname()[:2], timeout=5))
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as diag:
+            from_diag = bound_endpoints([os.getpid()], diag)
+        from_proc = bound_endpoints([os.getpid()])
+        assert from_diag == from_proc
+        assert {(e.proto, e.host, e.port) for e in from_diag} == {
+            ("tcp" if sock.type == socket.SOCK_STREAM else "udp", *sock.getsockname()[:2])
+            for sock in served}
+    finally:
+        for sock in made:
+            sock.close()
 

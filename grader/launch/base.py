@@ -21,6 +21,8 @@ from typing import Protocol
 
 import psutil
 
+from grader.launch import sockdiag
+
 #: The image a Docker run uses unless the assignment or command line says otherwise.
 DEFAULT_IMAGE = "python:3.12-slim"
 
@@ -326,11 +328,15 @@ def _decode_address(text: str, family: int) -> tuple[str, int]:
     return host, int(port_hex, 16)
 
 
-def bound_endpoints(pids: Iterable[int]) -> list[Endpoint]:
-    """TCP sockets in LISTEN and bound UDP sockets owned by ``pids``.
+def bound_endpoints(pids: Iterable[int], diag: socket.socket | None = None) -> list[Endpoint]:
+    """TCP sockets in LISTEN and bound UDP sockets owned by ``pids``, sorted.
 
-    Read from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, which show the network
-    namespace of that process (a container's own, under Docker).
+    With ``diag``, a ``NETLINK_SOCK_DIAG`` socket made in the processes' network namespace
+    (``Program.socket``), asked by a sock_diag dump of listeners and UDP sockets
+    (:func:`grader.launch.sockdiag.bound`: about a tenth of a millisecond).  Without it, or
+    when the kernel does not answer, read from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, which
+    show the network namespace of that process (a container's own, under Docker) but walk
+    every TCP connection of the machine (about 20 ms of kernel time for the four).
     """
     pid_list = list(pids)
     inodes: set[str] = set()
@@ -339,6 +345,18 @@ def bound_endpoints(pids: Iterable[int]) -> list[Endpoint]:
     if not inodes or not pid_list:
         return []
     found: dict[tuple[str, str, int], Endpoint] = {}
+    if diag is not None:
+        try:
+            listed = sockdiag.bound(diag)
+        except OSError:
+            pass
+        else:
+            for entry in listed:
+                if str(entry.inode) in inodes:
+                    proto = "tcp" if entry.state == sockdiag.TCP_LISTEN else "udp"
+                    found[(proto, entry.host, entry.port)] = Endpoint(
+                        proto=proto, host=entry.host, port=entry.port)
+            return sorted(found.values(), key=lambda e: (e.proto, e.port, e.host))
     tables = (
         ("tcp", socket.AF_INET, "tcp"),
         ("tcp6", socket.AF_INET6, "tcp"),

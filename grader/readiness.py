@@ -10,7 +10,10 @@ one client does not spend it on the grader's readiness check.  Each failure
 is classified for the report: crashed at start (with the stderr tail and a
 hint for the usual causes: Python 2 syntax, a missing module, a busy
 port), exited early, listens somewhere else (with the address it does use),
-or never listened.
+or never listened.  A program is ready only when its main process still runs
+after the look that found the socket, so a "daemon" whose orphaned child
+listens once the parent has exited is reported as exited, however quickly
+the look came.
 """
 
 from __future__ import annotations
@@ -132,7 +135,9 @@ def _wait(program: Program, *, proto: str, host: str, port: int, started: float,
             )
         seen = bound_endpoints(program.pids(), diag)
         if any(serves(e, proto=proto, host=host, port=port) for e in seen):
-            return StartResult(status="ready", elapsed=now - started, endpoints=tuple(seen))
+            if program.poll() is None:  # still running after the look, so it is what serves
+                return StartResult(status="ready", elapsed=now - started, endpoints=tuple(seen))
+            continue  # it exited meanwhile (a child of its serves?): the next turn says how
         if any(e.proto == proto for e in seen):
             wrong_since = wrong_since if wrong_since is not None else now
             if now - wrong_since >= WRONG_PORT_GRACE:

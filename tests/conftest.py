@@ -12,7 +12,6 @@ then runs on one worker.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -56,8 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Hand out the longest tests first; fail the run when ``--dist loadgroup`` would ignore
-    ``xdist_group`` marks.
+    """Fail the run when ``--dist loadgroup`` would ignore ``xdist_group`` marks.
 
     The tests that pin a port on the shared loopback (or share module fixtures) rely on
     their group running on one worker, one test after another.  pytest-xdist marks a grouped
@@ -66,7 +64,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     workers, colliding on their port.  :func:`pytest_configure` refuses that pytest up front; a
     worker that still sees a grouped test without the suffix stops the run.
     """
-    _longest_first(items)
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
         return
     for item in items:
@@ -75,59 +72,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"--dist loadgroup ignores xdist_group with pytest {pytest.__version__} "
                 f"(pytest-dev/pytest-xdist#1386): {item.nodeid} would run on any worker; "
                 f"install the pytest that pyproject.toml's test extra names")
-
-
-#: Each slow test's duration in seconds (rounded) from a full run, by node id without
-#: pytest-xdist's ``@GROUP`` suffix: the order in which workers are handed tests.
-DURATIONS = Path(__file__).with_name("durations.json")
-
-#: Tests shorter than this (seconds) are not recorded: their order does not matter.
-RECORDED_FROM = 1.0
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--record-durations", action="store_true",
-                     help=f"write each slow test's duration to {DURATIONS.name} (a full run)")
-
-
-def _plain(nodeid: str) -> str:
-    return nodeid.partition("@")[0]
-
-
-def _longest_first(items: list[pytest.Item]) -> None:
-    """Hand out the longest tests first (longest-processing-time-first scheduling).
-
-    pytest-xdist gives a worker the next test in collection order when it is free, so a
-    two-minute test collected last runs alone at the end while the other workers idle.
-    Sorting by the durations a full run recorded (``--record-durations``) starts the longest
-    ones first; tests not recorded keep their order after them.  Every worker sorts the same
-    way from the same file, as xdist requires.
-    """
-    try:
-        known: dict[str, float] = json.loads(DURATIONS.read_text())
-    except (OSError, ValueError):
-        return
-    order = {id(item): index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (-known.get(_plain(item.nodeid), 0.0), order[id(item)]))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """With ``--record-durations``, write the durations of the run's slow tests (the controller)."""
-    config = session.config
-    if not config.getoption("record_durations") or hasattr(config, "workerinput"):
-        return
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    durations: dict[str, float] = {}
-    for reports in reporter.stats.values():
-        for report in reports:
-            if isinstance(report, pytest.TestReport):
-                key = _plain(report.nodeid)
-                durations[key] = durations.get(key, 0.0) + report.duration
-    slow = {key: round(seconds, 1) for key, seconds in sorted(durations.items())
-            if seconds >= RECORDED_FROM}
-    DURATIONS.write_text(json.dumps(slow, indent=0) + "\n")
 
 
 @pytest.fixture(scope="session", autouse=True)

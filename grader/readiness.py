@@ -1,12 +1,13 @@
 """Readiness: wait until a started server is listening, or explain why it is not.
 
-Theory of operation: readiness is observed, not guessed.  The launcher's
-process tree is inspected (the sockets in ``/proc/PID/fd``, matched against
-a sock_diag dump of the listeners and UDP sockets of the program's network
-namespace, or ``/proc/PID/net`` where netlink cannot be asked there) every
-10 ms until a socket of the right protocol is bound where the program was told to bind, the program exits, or
-the deadline passes — no connection is made, so a server that serves only
-one client does not spend it on the grader's readiness check.  Each failure
+Theory of operation: readiness is observed, not guessed.  Every 10 ms the
+launcher's process tree is inspected (the sockets in ``/proc/PID/fd``,
+matched against a sock_diag dump of the listeners and UDP sockets of the
+program's network namespace, or ``/proc/PID/net`` where netlink cannot be
+asked there) until a socket of the right protocol is bound where the program
+was told to bind, the program exits, or the deadline passes — no connection
+is made, so a server that serves only one client does not spend it on the
+grader's readiness check.  Each failure
 is classified for the report: crashed at start (with the stderr tail and a
 hint for the usual causes: Python 2 syntax, a missing module, a busy
 port), exited early, listens somewhere else (with the address it does use),

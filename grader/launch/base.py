@@ -6,8 +6,10 @@ implementations exist, :mod:`grader.launch.local` (a process group on this
 machine) and :mod:`grader.launch.docker` (a locked-down container).  Both
 expose the same observations, read from the host's ``/proc`` for the
 program's process tree: threads, open file descriptors, CPU seconds, resident
-memory and the sockets it listens on (read from ``/proc/PID/net/tcp*`` so a
-container's own network namespace is seen, not the grader's).
+memory and the sockets it listens on (its socket inodes in ``/proc/PID/fd``,
+matched against a sock_diag dump made in the program's own network namespace,
+or against ``/proc/PID/net/*``, which shows that namespace too: a
+container's, not the grader's).
 """
 
 from __future__ import annotations

@@ -119,11 +119,10 @@ def lookup(local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None
 
 @dataclass(frozen=True, kw_only=True)
 class Listed:
-    """One socket of a sock_diag dump: ``family`` (AF_INET or AF_INET6), kernel ``state``
-    number, local ``host`` (text) and ``port``, ``unread`` bytes (for a listener: connections
-    waiting to be accepted) and ``inode`` (names the socket in ``/proc/PID/fd``)."""
+    """One socket of a sock_diag dump: kernel ``state`` number, local ``host`` (text, IPv4 or
+    IPv6) and ``port``, ``unread`` bytes (for a listener: connections waiting to be
+    accepted) and ``inode`` (names the socket in ``/proc/PID/fd``)."""
 
-    family: int
     state: int
     host: str
     port: int
@@ -163,7 +162,7 @@ def dump(diag: socket.socket, family: int, protocol: int, states: int) -> list[L
                 port, _, source, _ = _SOCKID.unpack_from(sockid)
                 host = (socket.inet_ntop(socket.AF_INET, source[:4]) if got == socket.AF_INET
                         else socket.inet_ntop(socket.AF_INET6, source))
-                found.append(Listed(family=got, state=state, host=host, port=port,
+                found.append(Listed(state=state, host=host, port=port,
                                     unread=unread, inode=inode))
             offset += (length + 3) & ~3
         if offset == 0:

@@ -21,6 +21,14 @@ a fresh port unless pinned, since a server without ``SO_REUSEADDR`` cannot
 bind the same port for up to a minute after a close (TIME_WAIT, RFC 9293
 section 3.6.1).
 
+A server still running after a probe *failed*, or still at work on a
+connection the probe closed when the settle's bound ran out
+(:class:`grader.launch.quiet.Settling`), is also started afresh before the
+next probe of its lane: such a server is often wedged (spinning on a closed
+connection, blocked on a client that is gone), and every later probe would
+then fail on that one bug and wait out its timeout.  One bug fails the probes
+aimed at it, not everything after it; the report notes each fresh start.
+
 A command that uses the ``{scratch}`` placeholder (or ``{root}``, its name
 in the labs that serve a folder) gets a fresh, empty, grader-owned folder
 per program instance (``<temp>/store``; probes see it as ``ctx.scratch``),
@@ -71,6 +79,8 @@ TRACEBACK_COMPLETION = 3.0
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
 ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
                "PROTOCOL_TLS_CLIENT")
+#: Why a server that passed a probe was started afresh (:meth:`Runner._refresh`).
+LINGERING = "lingering"
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
 #: Seconds stopping one program may take at most (the launchers' kill loops are bounded).
@@ -162,6 +172,9 @@ class _Lane:
     outputs: list[Output] = field(default_factory=list)
     scratch: Path | None = None
     credentials: tls.Credentials | None = None
+    #: (probe name, why) for each probe after which the still-running server was started
+    #: afresh: "failed", or LINGERING (still at work on a connection the probe closed).
+    refreshed: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Runner:
@@ -305,6 +318,8 @@ class Runner:
             if pending is not None:
                 self._record(self._late(lane, *pending, last=True))
             self._stop(lane)
+            if lane.refreshed:
+                self._notes.append(_refresh_note(lane.refreshed))
             for config in lane.configs:  # never leave a dependent waiting
                 if config.name not in self._verdicts:
                     self._record(self._verdict(config, Outcome.ERROR, 0.0,
@@ -489,8 +504,12 @@ class Runner:
             else frozenset()
         verdict = self._execute(ctx, config)
         if watched:
+            program = lane.program
             verdict = self._root_cause(lane, verdict, seen)
             verdict = self._after(lane, config, verdict, last=last, held=held, seen=seen)
+            # A server started afresh after this probe owes it nothing: a death of the new
+            # instance before the next probe is not this probe's to charge.
+            watched = lane.program is program
         return verdict, watched
 
     def _root_cause(self, lane: _Lane, verdict: Verdict, seen: int) -> Verdict:
@@ -597,16 +616,35 @@ class Runner:
         program = lane.program
         assert program is not None
         status = program.poll()
+        lingering = False
         if status is None and verdict.outcome is not Outcome.FAILED:
             port = lane.port if self.assignment.readiness == "tcp" else None
-            status = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
-        if status is None and (verdict.outcome is Outcome.FAILED
+            settling = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
+            status, lingering = settling.status, settling.lingering
+        if status is None and (verdict.outcome is Outcome.FAILED or lingering
                                or b"Traceback" in _printed_since(program, seen)):
             status = program.wait(DEATH_GRACE)
         if status is None:
+            if not last and verdict.outcome is Outcome.FAILED:
+                self._refresh(lane, config, "failed")
+            elif not last and lingering:
+                self._refresh(lane, config, LINGERING)
             return verdict
         return self._charge(lane, config, verdict, status, last=last,
                             when="during this probe")
+
+    def _refresh(self, lane: _Lane, config: ProbeConfig, why: str) -> None:
+        """Start afresh the server that still runs after ``config`` failed (``why``), or
+        after it kept at work on a connection the probe closed, so a state the probe left
+        behind (a loop spinning on a closed connection, a listener no longer served)
+        cannot fail the later probes of the lane too.  A fresh start that does not become
+        ready makes the lane unavailable, as any restart does."""
+        lane.refreshed.append((config.name, why))
+        self._stop(lane)
+        self._launch(lane, first=False)
+        if not (lane.start is not None and lane.start.ready):
+            self._notes.append(f"the server could not be started afresh after {config.id} "
+                               f"failed: {lane.unavailable}")
 
     def _late(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, watched: bool, *,
               last: bool) -> Verdict:
@@ -646,6 +684,18 @@ class Runner:
         else:
             self._restart(lane, f"{config.id} stopped the server (status {status})")
         return verdict
+
+
+def _refresh_note(refreshed: Sequence[tuple[str, str]]) -> str:
+    """The report's note on a lane's fresh starts: ``refreshed`` is (probe name, why) pairs,
+    why being "failed" or :data:`LINGERING`."""
+    failed = [name for name, why in refreshed if why != LINGERING]
+    lingering = [name for name, why in refreshed if why == LINGERING]
+    parts = [*([f"each failed probe ({', '.join(failed)})"] if failed else []),
+             *([f"each probe whose closed connection it was still busy with "
+                f"({', '.join(lingering)})"] if lingering else [])]
+    return ("the server was started afresh, so that one fault does not carry over to later "
+            f"probes, after {' and after '.join(parts)}")
 
 
 def _printed_since(program: Program, seen: int) -> bytes:

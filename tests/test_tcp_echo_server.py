@@ -44,10 +44,15 @@ KNOWN_BUGS: dict[str, tuple[set[str], set[str], dict[str, str]]] = {
         {"partial/one-byte-writes": "one recv per connection"},
     ),
     "send_not_sendall": ({"partial/backpressure"}, set(), {"partial/backpressure": "sendall"}),
+    # Each client it serves leaves it spinning on that closed connection: it is started afresh
+    # after every probe, so the probes with one client pass and those aimed at it fail.
     "no_eof_check": (
-        AFTER_ECHO - {"resources/idle-cpu-client", BULK},
-        {BULK},
-        {"resources/idle-cpu": "busy loop", "shutdown/half-close": "nothing came back"},
+        AFTER_ECHO - {"resources/idle-cpu-client", "echo/many-messages", "echo/binary",
+                      "partial/one-byte-writes", "partial/large-payload"},
+        set(),
+        {"resources/idle-cpu": "busy loop", "shutdown/half-close": "never closed",
+         "shutdown/closes-after-client": "did not close its socket",
+         "robustness/sequential-clients": "client 2 of"},
     ),
     "decode_text": (  # iterative, no exception handling: decoding and resets both kill it
         {"echo/binary", SECOND, *RESETS},
@@ -164,6 +169,19 @@ def test_a_server_the_last_probe_of_its_lane_stopped_is_not_started_again() -> N
     lanes = {c.spec.lane for c in load("tcp-echo-server").probes
              if c.name in {v.probe_id.split("/", 1)[1] for v in result.verdicts}}
     assert tracked.launches == len(lanes)  # one instance per lane, none after the crash
+
+
+def test_a_server_left_spinning_on_a_closed_connection_is_started_afresh(
+        bug_results: Gradings[str]) -> None:
+    """``no_eof_check`` spins on the first connection a client closes: the probe that client
+    belonged to passed, and the probes after it meet a fresh instance instead of a wedged one
+    (they failed on message 1 before), each fresh start noted with its reason."""
+    result = bug_results["no_eof_check"]
+    assert verdict(result, "echo/many-messages").outcome is Outcome.PASSED
+    notes = [n for n in result.notes if "started afresh" in n]
+    assert len(notes) == 1, result.notes
+    assert "still busy with (echo/one-message" in notes[0], notes
+    assert "each failed probe (" in notes[0] and "shutdown/half-close" in notes[0], notes
 
 
 def test_hung_server_skips_dependents_instead_of_timing_out_each() -> None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from grader.launch.base import Program, socket_inodes, waiting
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
@@ -108,8 +109,26 @@ def held_sockets(pids: Iterable[int]) -> frozenset[str]:
     return frozenset(found)
 
 
+@dataclass(frozen=True)
+class Settling:
+    """How a :func:`settle` ended.
+
+    ``status`` is the exit status when the program exited (None: it runs);
+    ``settled`` is True when it got back to waiting for its next event;
+    ``lingering`` is True when, at the bound, it still held a socket it did
+    not hold before the probe while a thread of it was at work: it has not
+    let go of a connection the probe closed (a loop that ignores
+    ``recv() == b''`` spins on it for good), or a loaded machine has not let
+    it yet.
+    """
+
+    status: int | None
+    settled: bool = False
+    lingering: bool = False
+
+
 def settle(program: Program, *, port: int | None, before: frozenset[str],
-           timeout: float) -> int | None:
+           timeout: float) -> Settling:
     """Wait until ``program`` has handled the connections a probe just closed, or has exited.
 
     ``before`` is :func:`held_sockets` of its processes taken before the
@@ -119,8 +138,8 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
     thread waiting; or, for a server that keeps a connection open for good
     (an fd leak) or leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks
     in a row spanning at least :data:`IDLE_SPAN` seconds find every thread
-    waiting.  Returns the exit status when the program exited within
-    ``timeout`` seconds, else None (settled, or still busy at the bound).
+    waiting.  Returns how it ended (:class:`Settling`): exited within
+    ``timeout`` seconds, settled, or still busy at the bound.
     """
     deadline = time.monotonic() + timeout
     diag = diag_socket(program) if port is not None else None
@@ -129,20 +148,21 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
         while True:
             status = program.poll()
             if status is not None:
-                return status
+                return Settling(status)
             pids = program.pids()
             backlog = accept_backlog(diag, port) if diag is not None and port is not None else None
-            nothing_left = not backlog and held_sockets(pids) <= before
+            let_go = held_sockets(pids) <= before
+            nothing_left = not backlog and let_go
             at_rest = waiting(pids)  # looked at after the sockets: at rest since
             now = time.monotonic()
             if clear.see(nothing_left and at_rest, now) | idle.see(at_rest, now):
-                return None
+                return Settling(None, settled=True)
             left = deadline - now
             if left <= 0:
-                return None
+                return Settling(None, lingering=not let_go and not at_rest)
             status = program.wait(min(POLL, left))  # returns at once if it exits
             if status is not None:
-                return status
+                return Settling(status)
     finally:
         if diag is not None:
             diag.close()

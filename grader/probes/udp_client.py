@@ -11,7 +11,10 @@ its start).  The verdict comes from what the server received (each request
 with its time) and from the client's exit status, stdout and stderr.  The
 judging functions below take plain data (requests, a :class:`ClientRun`), so
 they are unit-tested without sockets.  A client still running at the bound
-is killed and fails for hanging.
+is killed and fails for hanging.  Each probe has a server and a client of
+its own, so ``errors/silent-server``, which waits out a correct client's
+retries (and the whole bound for one without a timeout), runs in a lane of
+its own beside the rest.
 """
 
 from __future__ import annotations
@@ -285,7 +288,7 @@ def no_server(ctx: ProbeContext) -> None:
     judge_clean_error(run, "no server (ICMP port unreachable)", within)
 
 
-@probe(SUITE, "errors/silent-server", timeout=20.0, params=(WITHIN,))
+@probe(SUITE, "errors/silent-server", timeout=20.0, params=(WITHIN,), lane="silent")
 def silent_server(ctx: ProbeContext) -> None:
     """A server that never answers: the client retries, then gives up with one stderr line, non-zero exit.
 

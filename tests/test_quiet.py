@@ -11,10 +11,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from grader.launch.base import bound_endpoints, runnable, waiting
-from grader.launch.quiet import held_sockets
+from grader.launch.base import LaunchSpec, bound_endpoints, runnable, waiting
+from grader.launch.local import LocalLauncher
+from grader.launch.quiet import Settling, held_sockets, settle
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
+from grader.net import free_port
+from grader.readiness import wait_ready
 
 
 def test_the_accept_queue_of_a_listener_is_counted_until_accepted() -> None:
@@ -97,3 +101,63 @@ def test_what_a_process_serves_on_is_the_same_from_sock_diag_as_from_proc() -> N
         for sock in made:
             sock.close()
 
+
+
+#: A server that serves one connection as ``no_eof_check`` does: it never tests for
+#: ``recv() == b''``, so once the client's FIN has arrived it spins on the closed connection;
+#: with "leak" it never reads at all and keeps the connection (an fd leak, at rest).
+_ONE_CONNECTION = """
+import socket, sys
+server = socket.socket()
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(1)
+conn, _ = server.accept()
+while True:
+    if sys.argv[2] == "leak":
+        server.accept()
+    conn.recv(1024)
+"""
+
+
+@contextmanager
+def _settled_after(mode: str, close: bool) -> Iterator[Settling]:
+    """How :func:`settle` ends after a client connected to a real ``_ONE_CONNECTION`` server,
+    was served, and closed (``close``) or stayed open: a FIN the kernel has not handed on
+    looks, from the server's side, exactly like a client that has not closed yet."""
+    port = free_port("127.0.0.1")
+    launcher = LocalLauncher(own_network=False)
+    program = launcher.start(LaunchSpec(argv=(sys.executable, "-c", _ONE_CONNECTION, str(port),
+                                              mode), cwd=Path.cwd()))
+    try:
+        assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=10).ready
+        before = held_sockets(program.pids())
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        deadline = time.monotonic() + 10
+        while held_sockets(program.pids()) <= before and time.monotonic() < deadline:
+            time.sleep(0.005)  # polls /proc until the server has accepted; bounded
+        if close:
+            client.close()
+        yield settle(program, port=port, before=before, timeout=0.5)
+        client.close()
+    finally:
+        program.stop()
+
+
+def test_a_server_waiting_for_a_fin_not_yet_handed_on_is_not_settled_but_lingering() -> None:
+    """Blocked in recv() with the connection still ESTABLISHED, the server is at rest only
+    until the FIN arrives: the settle waits for it, and at its bound says the server still
+    holds the probe's connection (the runner then starts it afresh), not "settled"."""
+    with _settled_after("spin", close=False) as settling:
+        assert settling == Settling(None, settled=False, lingering=True)
+
+
+def test_a_server_spinning_on_a_closed_connection_is_lingering() -> None:
+    with _settled_after("spin", close=True) as settling:
+        assert settling == Settling(None, settled=False, lingering=True)
+
+
+def test_a_server_that_keeps_a_closed_connection_at_rest_has_settled() -> None:
+    """An fd leak: the FIN arrived, the server holds the connection and waits for its next
+    client; the settle ends at once, and no fresh start is asked for."""
+    with _settled_after("leak", close=True) as settling:
+        assert settling == Settling(None, settled=True, lingering=False)

@@ -28,7 +28,16 @@ A correct server settles within milliseconds of the probe's end, so the
 settle costs that and no fixed pause; a starved one gets as long as it
 needs, up to the runner's bound.  A server that keeps a connection open
 for good (an fd leak) or leaves one unaccepted (a hang) settles once no
-thread of it was at work over a few looks spanning 20 ms.  A listener this
+thread of it was at work over a few looks spanning 20 ms, and no
+connection on its port is still ESTABLISHED on its side: on a loaded
+machine the kernel may hand the probe's FIN on later than the close, and a
+server blocked in ``recv`` until then is not at rest yet.
+
+A server still holding a connection of the probe at the bound, at work or
+still waiting for that FIN, is *lingering* (:class:`Settling`): a loop that
+ignores ``recv() == b''`` spins on a closed connection for good, and the
+runner starts such a server afresh rather than let it fail every later
+probe.  A listener this
 grader cannot ask about (no netlink) is not waited for.
 """
 
@@ -40,7 +49,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grader.launch.base import Program, socket_inodes, waiting
-from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
+from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog, unfinished
 
 #: Seconds between two looks while a server has not settled.
 POLL = 0.005
@@ -101,6 +110,15 @@ def blocked(program: Program, *, deadline: float, looks: int = 2,
         program.wait(min(POLL, max(0.0, deadline - now)))
 
 
+def _fins_pending(diag: socket.socket | None, port: int | None) -> bool:
+    """True when a connection on the server's ``port`` is still ESTABLISHED on its side
+    although the probe closed every one: a FIN the kernel has not handed on yet
+    (:func:`grader.launch.sockdiag.unfinished`).  False when it cannot be asked."""
+    if diag is None or port is None:
+        return False
+    return bool(unfinished(diag, port))
+
+
 def held_sockets(pids: Iterable[int]) -> frozenset[str]:
     """Inodes of every socket the processes ``pids`` hold open (as text)."""
     found: set[str] = set()
@@ -116,10 +134,10 @@ class Settling:
     ``status`` is the exit status when the program exited (None: it runs);
     ``settled`` is True when it got back to waiting for its next event;
     ``lingering`` is True when, at the bound, it still held a socket it did
-    not hold before the probe while a thread of it was at work: it has not
-    let go of a connection the probe closed (a loop that ignores
-    ``recv() == b''`` spins on it for good), or a loaded machine has not let
-    it yet.
+    not hold before the probe while a thread of it was at work or a FIN the
+    probe sent had not reached it: it has not let go of a connection the
+    probe closed (a loop that ignores ``recv() == b''`` spins on it for
+    good), or a loaded machine has not let it yet.
     """
 
     status: int | None
@@ -138,7 +156,9 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
     thread waiting; or, for a server that keeps a connection open for good
     (an fd leak) or leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks
     in a row spanning at least :data:`IDLE_SPAN` seconds find every thread
-    waiting.  Returns how it ended (:class:`Settling`): exited within
+    waiting and no connection on ``port`` still waiting for the FIN the probe
+    sent (a server blocked in ``recv`` only until that FIN arrives is not yet
+    at rest).  Returns how it ended (:class:`Settling`): exited within
     ``timeout`` seconds, settled, or still busy at the bound.
     """
     deadline = time.monotonic() + timeout
@@ -155,11 +175,16 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
             nothing_left = not backlog and let_go
             at_rest = waiting(pids)  # looked at after the sockets: at rest since
             now = time.monotonic()
-            if clear.see(nothing_left and at_rest, now) | idle.see(at_rest, now):
+            if clear.see(nothing_left and at_rest, now):
                 return Settling(None, settled=True)
+            if idle.see(at_rest, now):
+                if let_go or not _fins_pending(diag, port):
+                    return Settling(None, settled=True)
+                idle = _Streak(IDLE_LOOKS, IDLE_SPAN)  # at rest only until a FIN arrives
             left = deadline - now
             if left <= 0:
-                return Settling(None, lingering=not let_go and not at_rest)
+                return Settling(None, lingering=not let_go
+                                and (not at_rest or _fins_pending(diag, port)))
             status = program.wait(min(POLL, left))  # returns at once if it exits
             if status is not None:
                 return Settling(status)

@@ -184,6 +184,23 @@ def accept_backlog(diag: socket.socket, port: int) -> int | None:
         return None
 
 
+def unfinished(diag: socket.socket, port: int) -> int | None:
+    """Connections on local ``port`` (IPv4 and IPv6) in ``diag``'s network namespace that are
+    still ESTABLISHED; None when the kernel cannot be asked.
+
+    After a client closed its end, the server's end stays ESTABLISHED until the client's FIN
+    has reached it (then CLOSE_WAIT, or gone once the server closed too); on a loaded machine
+    the kernel may hand that FIN on later than the close, from its softirq thread.  This dump
+    walks the table of connections (see :func:`dump`), so it is asked rarely.
+    """
+    try:
+        return sum(1 for family in (socket.AF_INET, socket.AF_INET6)
+                   for listed in dump(diag, family, socket.IPPROTO_TCP, 1 << TCP_ESTABLISHED)
+                   if listed.port == port)
+    except OSError:
+        return None
+
+
 def bound(diag: socket.socket) -> list[Listed]:
     """The TCP listeners and the bound, unconnected UDP sockets of ``diag``'s network
     namespace, IPv4 and IPv6: what a server has to serve on (readiness).

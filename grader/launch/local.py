@@ -26,21 +26,11 @@ and may connect anywhere (only the Docker runner's network stops that),
 except a server given a network namespace of its own (as root,
 :mod:`grader.launch.netns`): it binds its own loopback, so fixed-port
 servers run side by side, and it reaches nothing but the grader.
-
-Those steps run between ``fork`` and ``exec`` (``preexec_fn``), so every
-start is a real ``fork`` of the grader, not a ``vfork``: the kernel copies
-the page tables of the grader's resident memory, holding the GIL meanwhile
-(measured: 2 ms at 30 MB, 30 ms at 200 MB, 46 ms at 800 MB).  So the
-launcher keeps the grader's heap small (:func:`keep_heap_small`): a probe's
-payload of many MiB is mapped for itself and unmapped when freed, instead of
-staying resident in a malloc arena.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import os
 import resource
 import select
@@ -62,30 +52,6 @@ from grader.launch.cgroup import PidsCgroup
 from grader.launch.watchdog import GRADER_VAR
 
 TOKEN_VAR = "SOCKGRADE_RUN_TOKEN"
-
-#: glibc's ``mallopt`` parameter for the size from which an allocation is its own mapping.
-M_MMAP_THRESHOLD = -3
-#: Bytes from which a buffer is its own mapping: glibc's initial threshold, made fixed.
-MMAP_THRESHOLD = 128 * 1024
-
-
-@functools.cache
-def keep_heap_small() -> bool:
-    """Make every allocation of :data:`MMAP_THRESHOLD` bytes or more in this process a
-    mapping of its own, unmapped when freed; True when the C library took the setting.
-
-    glibc raises that threshold each time a large mapped block is freed (up to 32 MiB on
-    64-bit, ``man 3 mallopt``), after which the 4–16 MiB payloads of probes come from
-    per-thread arenas that stay resident after they are freed: a test worker grew to 1 GB.
-    Setting the threshold explicitly turns that adjustment off.  Other C libraries
-    (no ``mallopt``) are left as they are.  Called once per process; the answer is cached.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def _limit_setter(limits: Limits, local_memory: int,
@@ -365,7 +331,6 @@ class LocalLauncher:
                  own_network: bool | None = None) -> None:
         self._memory = memory
         self.isolated_network = netns.available() if own_network is None else own_network
-        keep_heap_small()  # each start forks this process: keep what it copies small
 
     @property
     def network_mode(self) -> str:

@@ -64,10 +64,11 @@ from grader.verdict import Evidence, Outcome, ProbeError, ProbeFailed, Tier, Tim
 
 #: Extra seconds a probe thread gets past its timeout before it is declared overrun.
 OVERRUN_GRACE = 2.0
-#: After a failed probe, seconds to wait for a crashing server to finish exiting, so its
-#: death is charged to the probe that caused it (a traceback takes a moment to print).
+#: Seconds more, after the settle, for a server that printed a traceback or still holds a
+#: connection of the probe to finish exiting, so its death is charged to the probe that
+#: caused it (a traceback takes a moment to print).
 DEATH_GRACE = 0.5
-#: After a passed probe, most seconds to wait for the server to handle that probe's
+#: After a probe, most seconds to wait for the server to handle that probe's
 #: connections (a reset or close it may not survive), so a crash is charged to it
 #: (:func:`grader.launch.quiet.settle` ends the wait as soon as it has).
 SETTLE_BOUND = 0.5
@@ -454,7 +455,8 @@ class Runner:
         Dependencies run in other lanes; a wait for one never outlasts this bound.
         """
         per_start = self.assignment.timeouts.startup * PORT_ATTEMPTS + STOP_BOUND
-        return sum(c.timeout + 2 * OVERRUN_GRACE + DEATH_GRACE + per_start for c in configs) + per_start
+        return sum(c.timeout + 2 * OVERRUN_GRACE + SETTLE_BOUND + DEATH_GRACE + per_start
+                   for c in configs) + per_start
 
     def _unmet(self, config: ProbeConfig) -> tuple[Outcome, str, bool] | None:
         """Why ``config`` cannot run: (outcome, reason, excused), or None when it can."""
@@ -608,21 +610,23 @@ class Runner:
                last: bool, held: frozenset[str], seen: int) -> Verdict:
         """Charge the server's death to the probe whose connections caused it.
 
-        After a passed probe the server is given until it has handled the probe's
-        connections (:func:`grader.launch.quiet.settle`, at most SETTLE_BOUND seconds;
-        ``held`` is what it held before the probe); a failed probe, or one during which it
-        printed a traceback, waits up to DEATH_GRACE for a dying server to finish exiting.
+        After a probe, passed or failed, the server is given until it has handled the
+        probe's connections (:func:`grader.launch.quiet.settle`, at most SETTLE_BOUND
+        seconds; ``held`` is what it held before the probe): a dying server is at work
+        until it is gone.  One that printed a traceback during the probe, or still holds a
+        connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting.
+        A failed probe used to wait that grace in every case; a server back at rest after
+        it is not dying, and is started afresh anyway.
         """
         program = lane.program
         assert program is not None
         status = program.poll()
         lingering = False
-        if status is None and verdict.outcome is not Outcome.FAILED:
+        if status is None:
             port = lane.port if self.assignment.readiness == "tcp" else None
             settling = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
             status, lingering = settling.status, settling.lingering
-        if status is None and (verdict.outcome is Outcome.FAILED or lingering
-                               or b"Traceback" in _printed_since(program, seen)):
+        if status is None and (lingering or b"Traceback" in _printed_since(program, seen)):
             status = program.wait(DEATH_GRACE)
         if status is None:
             if not last and verdict.outcome is Outcome.FAILED:

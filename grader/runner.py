@@ -21,13 +21,16 @@ a fresh port unless pinned, since a server without ``SO_REUSEADDR`` cannot
 bind the same port for up to a minute after a close (TIME_WAIT, RFC 9293
 section 3.6.1).
 
-A server still running after a probe *failed*, or still at work on a
-connection the probe closed when the settle's bound ran out
-(:class:`grader.launch.quiet.Settling`), is also started afresh before the
-next probe of its lane: such a server is often wedged (spinning on a closed
-connection, blocked on a client that is gone), and every later probe would
-then fail on that one bug and wait out its timeout.  One bug fails the probes
-aimed at it, not everything after it; the report notes each fresh start.
+A server that did not come back to rest after a probe is also started
+afresh before the next probe of its lane: one still holding a connection the
+probe closed when the settle's bound ran out (*lingering*,
+:class:`grader.launch.quiet.Settling`: a loop that ignores ``recv() == b''``
+spins on it for good), or one still at work after a probe it failed.  Such a
+server would fail every later probe on that one bug and make each wait out
+its timeout; one bug fails the probes aimed at it, not everything after it.
+A server back at rest, holding nothing of the probe's, keeps serving: a
+fresh start costs a process (under Docker, a container), so it is spent only
+where the state is known to be bad.  The report notes each fresh start.
 
 A command that uses the ``{scratch}`` placeholder (or ``{root}``, its name
 in the labs that serve a folder) gets a fresh, empty, grader-owned folder
@@ -174,7 +177,8 @@ class _Lane:
     scratch: Path | None = None
     credentials: tls.Credentials | None = None
     #: (probe name, why) for each probe after which the still-running server was started
-    #: afresh: "failed", or LINGERING (still at work on a connection the probe closed).
+    #: afresh: LINGERING (it still held a connection the probe closed), or a failed probe
+    #: after which it was still at work.
     refreshed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -616,23 +620,24 @@ class Runner:
         until it is gone.  One that printed a traceback during the probe, or still holds a
         connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting.
         A failed probe used to wait that grace in every case; a server back at rest after
-        it is not dying, and is started afresh anyway.
+        it is not dying.  A lingering server, or one still at work after a failed probe, is
+        then started afresh (:meth:`_refresh`).
         """
         program = lane.program
         assert program is not None
         status = program.poll()
-        lingering = False
+        lingering = settled = False
         if status is None:
             port = lane.port if self.assignment.readiness == "tcp" else None
             settling = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
-            status, lingering = settling.status, settling.lingering
+            status, lingering, settled = settling.status, settling.lingering, settling.settled
         if status is None and (lingering or b"Traceback" in _printed_since(program, seen)):
             status = program.wait(DEATH_GRACE)
         if status is None:
-            if not last and verdict.outcome is Outcome.FAILED:
-                self._refresh(lane, config, "failed")
-            elif not last and lingering:
+            if not last and lingering:
                 self._refresh(lane, config, LINGERING)
+            elif not last and verdict.outcome is Outcome.FAILED and not settled:
+                self._refresh(lane, config, "failed, and still at work")
             return verdict
         return self._charge(lane, config, verdict, status, last=last,
                             when="during this probe")
@@ -692,12 +697,13 @@ class Runner:
 
 def _refresh_note(refreshed: Sequence[tuple[str, str]]) -> str:
     """The report's note on a lane's fresh starts: ``refreshed`` is (probe name, why) pairs,
-    why being "failed" or :data:`LINGERING`."""
+    why being :data:`LINGERING` or a failed probe after which the server was still at work."""
     failed = [name for name, why in refreshed if why != LINGERING]
     lingering = [name for name, why in refreshed if why == LINGERING]
-    parts = [*([f"each failed probe ({', '.join(failed)})"] if failed else []),
-             *([f"each probe whose closed connection it was still busy with "
-                f"({', '.join(lingering)})"] if lingering else [])]
+    parts = [*([f"each probe whose closed connection it was still busy with "
+                f"({', '.join(lingering)})"] if lingering else []),
+             *([f"each failed probe after which it was still at work ({', '.join(failed)})"]
+               if failed else [])]
     return ("the server was started afresh, so that one fault does not carry over to later "
             f"probes, after {' and after '.join(parts)}")
 

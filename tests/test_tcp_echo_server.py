@@ -181,7 +181,7 @@ def test_a_server_left_spinning_on_a_closed_connection_is_started_afresh(
     notes = [n for n in result.notes if "started afresh" in n]
     assert len(notes) == 1, result.notes
     assert "still busy with (echo/one-message" in notes[0], notes
-    assert "each failed probe (" in notes[0] and "shutdown/half-close" in notes[0], notes
+    assert "shutdown/half-close" in notes[0], notes  # failed, and left spinning too
 
 
 def test_hung_server_skips_dependents_instead_of_timing_out_each() -> None:

@@ -83,7 +83,8 @@ TRACEBACK_COMPLETION = 3.0
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
 ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
                "PROTOCOL_TLS_CLIENT")
-#: Why a server that passed a probe was started afresh (:meth:`Runner._refresh`).
+#: Why a server was started afresh when it still held a connection the probe closed
+#: (:meth:`Runner._refresh`).
 LINGERING = "lingering"
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
@@ -643,17 +644,17 @@ class Runner:
                             when="during this probe")
 
     def _refresh(self, lane: _Lane, config: ProbeConfig, why: str) -> None:
-        """Start afresh the server that still runs after ``config`` failed (``why``), or
-        after it kept at work on a connection the probe closed, so a state the probe left
-        behind (a loop spinning on a closed connection, a listener no longer served)
-        cannot fail the later probes of the lane too.  A fresh start that does not become
+        """Start afresh the server that still runs after ``config`` (``why``: it still held
+        a connection the probe closed, or was still at work after failing it), so a state
+        the probe left behind (a loop spinning on a closed connection) cannot fail the
+        later probes of the lane too.  A fresh start that does not become
         ready makes the lane unavailable, as any restart does."""
         lane.refreshed.append((config.name, why))
         self._stop(lane)
         self._launch(lane, first=False)
         if not (lane.start is not None and lane.start.ready):
-            self._notes.append(f"the server could not be started afresh after {config.id} "
-                               f"failed: {lane.unavailable}")
+            self._notes.append(f"the server could not be started afresh after {config.id}: "
+                               f"{lane.unavailable}")
 
     def _late(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, watched: bool, *,
               last: bool) -> Verdict:

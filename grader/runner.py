@@ -21,16 +21,14 @@ a fresh port unless pinned, since a server without ``SO_REUSEADDR`` cannot
 bind the same port for up to a minute after a close (TIME_WAIT, RFC 9293
 section 3.6.1).
 
-A server that did not come back to rest after a probe is also started
-afresh before the next probe of its lane: one still holding a connection the
-probe closed when the settle's bound ran out (*lingering*,
-:class:`grader.launch.quiet.Settling`: a loop that ignores ``recv() == b''``
-spins on it for good), or one still at work after a probe it failed.  Such a
-server would fail every later probe on that one bug and make each wait out
-its timeout; one bug fails the probes aimed at it, not everything after it.
-A server back at rest, holding nothing of the probe's, keeps serving: a
-fresh start costs a process (under Docker, a container), so it is spent only
-where the state is known to be bad.  The report notes each fresh start.
+A server still holding a connection the probe closed when the settle's
+bound ran out (*lingering*, :class:`grader.launch.quiet.Settling`: a loop
+that ignores ``recv() == b''`` spins on it for good) is also started afresh
+before the next probe of its lane: it would fail every later probe on that
+one bug and make each wait out its timeout; one bug fails the probes aimed
+at it, not everything after it.  Any other server keeps serving: a fresh
+start costs a process (under Docker, a container), so it is spent only where
+the state is known to be bad.  The report notes each fresh start.
 
 A command that uses the ``{scratch}`` placeholder (or ``{root}``, its name
 in the labs that serve a folder) gets a fresh, empty, grader-owned folder
@@ -83,9 +81,6 @@ TRACEBACK_COMPLETION = 3.0
 #: Exceptions whose traceback names the root cause better than a probe's guess can.
 ROOT_CAUSES = ("UnicodeDecodeError", "MemoryError", "check_hostname requires server_hostname",
                "PROTOCOL_TLS_CLIENT")
-#: Why a server was started afresh when it still held a connection the probe closed
-#: (:meth:`Runner._refresh`).
-LINGERING = "lingering"
 #: Starts tried when the port the grader chose is taken before the server binds it.
 PORT_ATTEMPTS = 3
 #: Seconds stopping one program may take at most (the launchers' kill loops are bounded).
@@ -177,10 +172,9 @@ class _Lane:
     outputs: list[Output] = field(default_factory=list)
     scratch: Path | None = None
     credentials: tls.Credentials | None = None
-    #: (probe name, why) for each probe after which the still-running server was started
-    #: afresh: LINGERING (it still held a connection the probe closed), or a failed probe
-    #: after which it was still at work.
-    refreshed: list[tuple[str, str]] = field(default_factory=list)
+    #: Probes after which the server, still holding a connection the probe closed, was
+    #: started afresh.
+    refreshed: list[str] = field(default_factory=list)
 
 
 class Runner:
@@ -621,35 +615,31 @@ class Runner:
         until it is gone.  One that printed a traceback during the probe, or still holds a
         connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting.
         A failed probe used to wait that grace in every case; a server back at rest after
-        it is not dying.  A lingering server, or one still at work after a failed probe, is
-        then started afresh (:meth:`_refresh`).
+        it is not dying.  A lingering server is then started afresh (:meth:`_refresh`).
         """
         program = lane.program
         assert program is not None
         status = program.poll()
-        lingering = settled = False
+        lingering = False
         if status is None:
             port = lane.port if self.assignment.readiness == "tcp" else None
             settling = quiet.settle(program, port=port, before=held, timeout=SETTLE_BOUND)
-            status, lingering, settled = settling.status, settling.lingering, settling.settled
+            status, lingering = settling.status, settling.lingering
         if status is None and (lingering or b"Traceback" in _printed_since(program, seen)):
             status = program.wait(DEATH_GRACE)
         if status is None:
             if not last and lingering:
-                self._refresh(lane, config, LINGERING)
-            elif not last and verdict.outcome is Outcome.FAILED and not settled:
-                self._refresh(lane, config, "failed, and still at work")
+                self._refresh(lane, config)
             return verdict
         return self._charge(lane, config, verdict, status, last=last,
                             when="during this probe")
 
-    def _refresh(self, lane: _Lane, config: ProbeConfig, why: str) -> None:
-        """Start afresh the server that still runs after ``config`` (``why``: it still held
-        a connection the probe closed, or was still at work after failing it), so a state
-        the probe left behind (a loop spinning on a closed connection) cannot fail the
-        later probes of the lane too.  A fresh start that does not become
-        ready makes the lane unavailable, as any restart does."""
-        lane.refreshed.append((config.name, why))
+    def _refresh(self, lane: _Lane, config: ProbeConfig) -> None:
+        """Start afresh the server that still holds a connection ``config`` closed, so the
+        state it left behind (a loop spinning on that connection) cannot fail the later
+        probes of the lane too.  A fresh start that does not become ready makes the lane
+        unavailable, as any restart does."""
+        lane.refreshed.append(config.name)
         self._stop(lane)
         self._launch(lane, first=False)
         if not (lane.start is not None and lane.start.ready):
@@ -696,17 +686,11 @@ class Runner:
         return verdict
 
 
-def _refresh_note(refreshed: Sequence[tuple[str, str]]) -> str:
-    """The report's note on a lane's fresh starts: ``refreshed`` is (probe name, why) pairs,
-    why being :data:`LINGERING` or a failed probe after which the server was still at work."""
-    failed = [name for name, why in refreshed if why != LINGERING]
-    lingering = [name for name, why in refreshed if why == LINGERING]
-    parts = [*([f"each probe whose closed connection it was still busy with "
-                f"({', '.join(lingering)})"] if lingering else []),
-             *([f"each failed probe after which it was still at work ({', '.join(failed)})"]
-               if failed else [])]
+def _refresh_note(refreshed: Sequence[str]) -> str:
+    """The report's note on a lane's fresh starts, after the probes ``refreshed``."""
     return ("the server was started afresh, so that one fault does not carry over to later "
-            f"probes, after {' and after '.join(parts)}")
+            f"probes, after each probe whose closed connection it was still busy with "
+            f"({', '.join(refreshed)})")
 
 
 def _printed_since(program: Program, seen: int) -> bytes:

@@ -220,4 +220,3 @@ def _wait_until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-un
             return False
         time.sleep(0.01)  # polls a flag another thread sets; bounded
     return True
-

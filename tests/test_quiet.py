@@ -102,7 +102,6 @@ def test_what_a_process_serves_on_is_the_same_from_sock_diag_as_from_proc() -> N
             sock.close()
 
 
-
 #: A server that serves one connection as ``no_eof_check`` does: it never tests for
 #: ``recv() == b''``, so once the client's FIN has arrived it spins on the closed connection;
 #: with "leak" it never reads at all and keeps the connection (an fd leak, at rest).

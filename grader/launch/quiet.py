@@ -37,8 +37,8 @@ A server still holding a connection of the probe at the bound, at work or
 still waiting for that FIN, is *lingering* (:class:`Settling`): a loop that
 ignores ``recv() == b''`` spins on a closed connection for good, and the
 runner starts such a server afresh rather than let it fail every later
-probe.  A listener this
-grader cannot ask about (no netlink) is not waited for.
+probe.  A listener this grader cannot ask about (no netlink) is not waited
+for.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ class Delimiter:
 
     def encode(self, payload: bytes) -> bytes:
         """Payload then delimiter; ValueError if the payload holds a delimiter byte."""
-        if any(byte in self.delimiter for byte in payload):
+        if any(bytes((byte,)) in payload for byte in self.delimiter):  # memchr, not a byte loop
             raise ValueError(f"payload contains a byte of the delimiter {self.delimiter!r}")
         return payload + self.delimiter
 

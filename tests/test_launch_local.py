@@ -3,6 +3,7 @@ open, and every way of not starting is told apart."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -220,3 +221,70 @@ def _wait_until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-un
             return False
         time.sleep(0.01)  # polls a flag another thread sets; bounded
     return True
+
+
+def _started_as(tmp_path: Path, launcher: LocalLauncher, limits: Limits) -> tuple[dict, object]:  # type: ignore[type-arg]
+    report = tmp_path / "report.json"
+    spec = LaunchSpec(argv=(sys.executable, str(PROGRAMS / "reports_itself.py"), str(report)),
+                      cwd=tmp_path, limits=limits, own_network=True)
+    program = launcher.start(spec)
+    deadline = time.monotonic() + 30
+    while not report.exists():
+        assert program.poll() is None, program.output()
+        assert time.monotonic() < deadline, "the program never wrote its report"
+        time.sleep(0.01)  # polls the real condition: the report file's appearance
+    return json.loads(report.read_text()), program
+
+
+def test_the_program_is_started_as_itself_with_every_limit_and_no_grader_fd(tmp_path: Path) -> None:
+    """The trampoline hands over: the program's own argv, the grader as its parent, a session of
+    its own, every rlimit, the pids cgroup and network namespace (as root), and only fds 0-2."""
+    limits = Limits(file_size=3 * 1024 * 1024, cpu_seconds=77, processes=20)
+    launcher = LocalLauncher(memory=3 * 1024 * 1024 * 1024)
+    seen, program = _started_as(tmp_path, launcher, limits)
+    try:
+        assert seen["argv"] == [str(PROGRAMS / "reports_itself.py"), str(tmp_path / "report.json")]
+        assert seen["ppid"] == os.getpid() and seen["session"]
+        assert seen["fds"] == [0, 1, 2]  # not the trampoline's status pipe, nor any grader fd
+        assert seen["limits"] == {"AS": 3 * 1024 * 1024 * 1024, "FSIZE": 3 * 1024 * 1024,
+                                  "CPU": 77, "CORE": 0, "NPROC": 20 * 16}
+        if launcher.isolated_network:
+            assert seen["netns"] != os.readlink("/proc/self/ns/net")
+        if os.geteuid() == 0:  # root: a pids cgroup of its own, capped at the task limit
+            lines = [line for line in seen["cgroup"].splitlines() if "/sockgrade/" in line]
+            assert lines, seen["cgroup"]
+            _, controllers, path = lines[0].split(":", 2)  # v1: "N:pids:/...", v2: "0::/..."
+            group = Path("/sys/fs/cgroup") / ("pids" if controllers == "pids" else "") / path[1:]
+            assert (group / "pids.max").read_text().strip() == "20"
+    finally:
+        program.stop()  # type: ignore[attr-defined]
+
+
+def test_a_program_that_cannot_be_executed_is_told_apart(tmp_path: Path) -> None:
+    """Missing, not executable, not a program: one LaunchError each, naming the program."""
+    plain = tmp_path / "server.py"
+    plain.write_text("print('hi')\n")
+    junk = tmp_path / "server.bin"
+    junk.write_bytes(b"\x00\x01 not a program")
+    junk.chmod(0o755)
+    cases = [(str(tmp_path / "missing"), "cannot start", "No such file"),
+             (str(plain), "cannot execute", "Permission denied"),
+             (str(junk), "cannot execute", "Exec format error")]
+    for argv0, words, reason in cases:
+        with pytest.raises(LaunchError) as caught:
+            LocalLauncher().start(LaunchSpec(argv=(argv0,), cwd=tmp_path, limits=Limits()))
+        assert words in str(caught.value) and reason in str(caught.value), str(caught.value)
+        assert repr(argv0) in str(caught.value)
+
+
+def test_a_sandbox_that_cannot_be_made_stops_the_start(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A pids cgroup the program cannot join: the program never runs, and the launcher says why."""
+    from grader.launch import local
+
+    gone = local.PidsCgroup(tmp_path / "gone", 2)
+    monkeypatch.setattr(local.PidsCgroup, "create", classmethod(lambda cls, *a, **k: gone))
+    marker = tmp_path / "ran"
+    with pytest.raises(LaunchError, match="cannot prepare the program's sandbox: No such file"):
+        LocalLauncher().start(LaunchSpec(argv=(sys.executable, "-c", f"open({str(marker)!r}, 'w')"),
+                                         cwd=tmp_path, limits=Limits()))
+    assert not marker.exists()

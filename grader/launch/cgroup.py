@@ -1,4 +1,4 @@
-"""A pids cgroup per local program: a task cap that holds for root, and a complete kill list.
+r"""A pids cgroup per local program: a task cap that holds for root, and a complete kill list.
 
 Theory of operation: ``RLIMIT_NPROC`` counts a *user's* processes and the
 kernel does not enforce it for root, so a fork bomb graded by a root grader
@@ -10,8 +10,9 @@ pids cgroup of its own, named ``sockgrade/<grader pid>-<token>``:
   ``--pids-limit`` does): ``fork()`` fails beyond it with EAGAIN;
 * every descendant inherits the membership, so neither ``setsid()`` nor a
   double fork escapes it, and ``cgroup.procs`` is the exact kill list;
-* a program joins its cgroup in the child between ``fork`` and ``exec``,
-  before it can run a line of its own.
+* a program joins its cgroup before it can run a line of its own (the local
+  launcher's trampoline writes its pid to ``cgroup.procs``, then ``exec``\ s the
+  program).
 
 cgroup v1 (a ``pids`` hierarchy) and v2 (the unified hierarchy with the
 pids controller available) are supported; elsewhere :meth:`PidsCgroup.create`
@@ -26,7 +27,6 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -89,18 +89,11 @@ class PidsCgroup:
             return None
         return group
 
-    def joiner(self) -> Callable[[], None]:
-        """A function for the child between fork and exec: move this process into the group."""
-        procs = str(self.path / "cgroup.procs")
-
-        def join() -> None:
-            fd = os.open(procs, os.O_WRONLY)
-            try:
-                os.write(fd, str(os.getpid()).encode())
-            finally:
-                os.close(fd)
-
-        return join
+    @property
+    def procs_path(self) -> Path:
+        """The group's ``cgroup.procs``: a process that writes its pid there joins the group
+        (the local launcher's trampoline does so before it runs the program)."""
+        return self.path / "cgroup.procs"
 
     def pids(self) -> list[int]:
         """PIDs of the processes in the group (empty once it is gone)."""

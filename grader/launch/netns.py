@@ -8,7 +8,8 @@ while another copy of the same program binds it in another namespace, finds
 nothing left by an earlier program on that port, and reaches nothing but
 its own loopback.  The grader makes the namespace (in a throw-away thread:
 ``unshare`` changes only the calling thread's namespace) and holds it open;
-the child enters it with ``setns`` between fork and exec.  A container's
+the thread that starts the program enters it for the start
+(:meth:`Namespace.entered`), so the program is born in it.  A container's
 namespace is the same thing, made by Docker.
 
 The grader reaches such a program by creating its sockets inside the
@@ -31,7 +32,7 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
 
 CLONE_NEWNET = 0x40000000
 _SIOCGIFFLAGS = 0x8913
@@ -100,21 +101,15 @@ class Namespace:
         """A new, empty namespace with its loopback up; OSError when the kernel refuses."""
         return cls(_fresh_fd())
 
-    def joiner(self) -> Callable[[], None]:
-        """A function for a child between fork and exec: it enters this namespace.
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """The calling thread inside this namespace for the block, then back in its own.
 
-        The fd is inherited by the fork and closed at exec (O_CLOEXEC).
+        A socket made or a process started in the block belongs to this namespace.
+        OSError when the namespace cannot be entered; a thread that cannot return to
+        its own namespace ends the grader (SystemExit), since it would then reach
+        programs only.
         """
-        fd = self._fd
-
-        def join() -> None:
-            _call("setns", fd, CLONE_NEWNET)
-
-        return join
-
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM,
-               proto: int = 0) -> socket.socket:
-        """A new socket that lives in this namespace; OSError when it cannot be made there."""
         with self._lock:
             if self._fd < 0:
                 raise OSError("the program's network namespace was released")
@@ -122,7 +117,7 @@ class Namespace:
             try:
                 _call("setns", self._fd, CLONE_NEWNET)
                 try:
-                    return socket.socket(family, kind, proto)
+                    yield
                 finally:
                     try:
                         _call("setns", own, CLONE_NEWNET)
@@ -131,6 +126,12 @@ class Namespace:
                                          f"namespace ({exc})") from None
             finally:
                 os.close(own)
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM,
+               proto: int = 0) -> socket.socket:
+        """A new socket that lives in this namespace; OSError when it cannot be made there."""
+        with self.entered():
+            return socket.socket(family, kind, proto)
 
     def close(self) -> None:
         """Release the namespace (it ends once no process or socket uses it); idempotent."""

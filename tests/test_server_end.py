@@ -11,14 +11,22 @@ program keeps the socket), gone (the program closed it).
 from __future__ import annotations
 
 import socket
+import struct
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from grader.launch.base import LaunchSpec, Limits
+from grader.launch.local import LocalLauncher
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, TCP_CLOSE_WAIT, TCP_ESTABLISHED
+from grader.net import free_port
 from grader.probes.common import wait_for
-from grader.probes.queues import server_end_state
+from grader.probes.queues import server_end_at, server_end_state
+from grader.readiness import wait_ready
 
 
 @pytest.fixture
@@ -70,3 +78,69 @@ def test_a_server_that_closes_after_the_fin_leaves_nothing(diag: socket.socket) 
 
 def _soon() -> float:
     return time.monotonic() + 2.0
+
+
+_READS_WHEN_TOLD = """
+import socket, sys
+listener = socket.socket()
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen()
+print("listening", flush=True)
+conn, _ = listener.accept()
+sys.stdin.readline()  # the test says when to read
+while conn.recv(65536):
+    pass
+"""
+
+
+def test_the_server_end_of_a_program_in_a_namespace_of_its_own_is_found_there(
+        tmp_path: Path) -> None:
+    """What split-message and reset probes wait on: a real program's unread bytes, then none
+    once it reads, then its socket gone once it closes, looked up in the program's own network
+    namespace (where it has one), so the lookup in any other namespace would find nothing."""
+    program_file = tmp_path / "server.py"
+    program_file.write_text(_READS_WHEN_TOLD)
+    port = free_port()
+    launcher = LocalLauncher()
+    program = launcher.start(LaunchSpec(argv=(sys.executable, str(program_file), str(port)),
+                                        cwd=tmp_path, limits=Limits(), own_network=True))
+    ctx = SimpleNamespace(program=program)
+    try:
+        assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=20).ready
+        with program.socket() as client:
+            client.settimeout(5.0)
+            client.connect(program.address(port))
+            client.sendall(b"x" * 1000)
+            server, ours = client.getpeername()[:2], client.getsockname()[:2]
+            unread = wait_for(lambda: e.unread if (e := server_end_at(ctx, server, ours)) is not None  # type: ignore[arg-type]
+                              and e.unread == 1000 else None, deadline=_soon())
+            assert unread == 1000  # delivered, not read: the program waits for its stdin
+            program.write_stdin(b"go\n", deadline=_soon())
+            read = wait_for(lambda: True if (e := server_end_at(ctx, server, ours)) is not None  # type: ignore[arg-type]
+                            and e.unread == 0 else None, deadline=_soon())
+            assert read, "the program's reading never showed"
+            client.shutdown(socket.SHUT_WR)
+            assert program.wait(10.0) == 0
+            gone = wait_for(lambda: True if server_end_at(ctx, server, ours) is None else None,  # type: ignore[arg-type]
+                            deadline=_soon())
+            assert gone, "the exited program's socket is still found"
+    finally:
+        program.stop()
+        launcher.close()
+
+
+def test_a_connection_gone_is_not_confused_with_the_listener_on_its_port(
+        diag: socket.socket) -> None:
+    """The kernel's exact lookup falls back to the socket listening on the port when no
+    connection matches (as it does for an arriving segment): that answer means "gone"."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        ends = _ends(client)
+        assert server_end_state(diag, *ends) == TCP_ESTABLISHED
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # RST: the server's end leaves the kernel's table once it is closed
+        server.close()
+        gone = wait_for(lambda: True if server_end_state(diag, *ends) is None else None,
+                        deadline=_soon())
+        assert gone, f"still found: state {server_end_state(diag, *ends)}"

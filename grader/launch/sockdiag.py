@@ -69,7 +69,9 @@ def _packed(host: str) -> tuple[int, bytes]:
 
 def find(diag: socket.socket, local: tuple[str, int], remote: tuple[str, int]) -> SocketInfo | None:
     """The TCP socket bound to ``local`` and connected to ``remote`` (host, port) in ``diag``'s
-    network namespace, in any state; None when the kernel says there is none (ENOENT).
+    network namespace, in any state but LISTEN; None when the kernel says there is none
+    (ENOENT), or answers with the socket listening on ``local`` (its lookup falls back to
+    the listener when no connection matches, as for an arriving segment).
 
     One exact lookup, not a listing, so a socket that exists is never missed
     while others come and go (a read of ``/proc/net/tcp`` can skip a row
@@ -99,6 +101,8 @@ def find(diag: socket.socket, local: tuple[str, int], remote: tuple[str, int]) -
     if kind != SOCK_DIAG_BY_FAMILY or len(reply) < _HEADER.size + _MESSAGE.size:
         raise OSError(errno.EPROTO, f"sock_diag: an answer of type {kind}")
     _, state, _, _, _, _, unread, unsent, _, inode = _MESSAGE.unpack_from(reply, _HEADER.size)
+    if state == TCP_LISTEN:  # no connection matched: the kernel's lookup fell back to the
+        return None          # listener on that port (inet_lookup), which is not the one asked for
     return SocketInfo(state=state, unread=unread, unsent=unsent, inode=inode)
 
 

@@ -257,9 +257,9 @@ def _hog_leaves(ctx: ProbeContext, hog: Conn, other: Conn, *, drained: bool) -> 
     fails here, not in a later probe.
     """
     pids = ctx.program.pids() if ctx.program is not None else []
-    end = queues.server_end(ctx, hog, pids)
+    end = queues.server_end(ctx, hog)
     if drained and end is not None:
-        wait_for(lambda: True if (e := queues.server_end(ctx, hog, pids)) is None or e.unread == 0
+        wait_for(lambda: True if (e := queues.server_end(ctx, hog)) is None or e.unread == 0
                  else None, deadline=ctx.reply_deadline())
     hog.close()  # its echo is unread, so the kernel sends RST
     if end is not None:
@@ -388,10 +388,9 @@ def half_close_queued(ctx: ProbeContext) -> None:
         ctx.log(f"wrote {size} bytes, {len(got)} echoed so far; then SHUT_WR")
         # Let a server that still reads reach the FIN while its output is queued (we do
         # not read): wait until it has read all our bytes, or for the settle window.
-        pids = ctx.program.pids() if ctx.program is not None else []
 
         def at_eof() -> bool | None:
-            view = queues.server_end(ctx, conn, pids)
+            view = queues.server_end(ctx, conn)
             return True if view is None or view.unread == 0 else None
 
         drained = wait_for(at_eof, deadline=ctx.reply_deadline(settle))

@@ -307,10 +307,11 @@ def _reset_before_reply(lab: ServerLab) -> ProbeFunc:
         assert lab.request is not None
         request = lab.request(ctx, 0)
         conn = ctx.connect()
+        pair = queues.ends(conn)  # the server's end is looked up by these after the reset
         # Stop the server only once it has accepted the connection: a reset that reaches a
         # connection still in the accept queue may never be seen by an iterative server.
         pids = ctx.program.pids() if ctx.program is not None else []
-        end = wait_for(lambda: e if (e := queues.server_end(ctx, conn, pids)) is not None
+        end = wait_for(lambda: e if (e := queues.server_end(ctx, conn)) is not None
                        and queues.accepted(pids, e.inode) else None,
                        deadline=ctx.reply_deadline())
         taken = end is not None
@@ -326,8 +327,8 @@ def _reset_before_reply(lab: ServerLab) -> ProbeFunc:
             if acked is None:
                 raise ProbeError("the server's kernel did not acknowledge the request")
             conn.abort()
-            if end is not None and pids:  # the server's kernel has processed the reset
-                wait_for(lambda: True if queues.state_of(pids[0], end.inode) in (None, 7) else None,
+            if end is not None and pair is not None:  # the server's kernel processed the reset
+                wait_for(lambda: True if queues.server_end_at(ctx, *pair) is None else None,
                          deadline=ctx.reply_deadline())
             ctx.log(f"sent a complete request ({len(request)} bytes), then RST, while the server "
                     "was stopped: it reads the request, and its reply meets the reset")
@@ -379,10 +380,9 @@ def _reset_during_reply(lab: ServerLab) -> ProbeFunc:
         # queues the reply it cannot send; a thread-per-client one stops reading in sendall().
         pushed, _ = conn.push(request[result.sent:], deadline=ctx.reply_deadline(), idle=SETTLE * 4)
         ctx.log(f"sent {result.sent + pushed} of {len(request)} request bytes")
-        pids = ctx.program.pids() if ctx.program is not None else []
 
         def queued() -> tuple[int, int] | None:
-            end = queues.server_end(ctx, conn, pids)
+            end = queues.server_end(ctx, conn)
             return (end.unsent, end.unread) if end is not None and end.unsent else None
 
         def blocked_in_send() -> bool | None:

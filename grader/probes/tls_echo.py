@@ -112,7 +112,7 @@ def half_hello_reset(ctx: ProbeContext) -> None:
     hello = _client_hello(_credentials(ctx).client_context())
     conn = ctx.connect(tls_layer=False)
     pids = ctx.program.pids() if ctx.program is not None else []
-    end = wait_for(lambda: e if (e := queues.server_end(ctx, conn, pids)) is not None
+    end = wait_for(lambda: e if (e := queues.server_end(ctx, conn)) is not None
                    and queues.accepted(pids, e.inode) else None, deadline=ctx.reply_deadline())
     ctx.log("the server accepted the connection" if end is not None else
             "the server did not accept the connection in time; going on")

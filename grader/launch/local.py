@@ -61,8 +61,8 @@ TOKEN_VAR = "SOCKGRADE_RUN_TOKEN"
 
 #: The program's first instructions, run by a Python without site packages (``-I -S -B``:
 #: about 10 ms of CPU): join the pids cgroup (argv[2], a ``cgroup.procs`` path, or empty),
-#: set the rlimits (argv[3], comma-separated values in :data:`_LIMITS` order), then ``exec`` the
-#: program (argv[4:]) in place, so it keeps this process's pid, parent, session and pipes.
+#: set the rlimits (argv[3], comma-separated values in :func:`_limit_values`'s order), then
+#: ``exec`` the program (argv[4:]) in place, so it keeps this process's pid, parent, session and pipes.
 #: A step that fails writes ``stage NUL errno NUL message`` on the status pipe (argv[1]) and
 #: exits 127; a successful exec closes the pipe (close-on-exec), which the grader reads as EOF.
 _TRAMPOLINE = """

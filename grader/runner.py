@@ -613,9 +613,9 @@ class Runner:
         probe's connections (:func:`grader.launch.quiet.settle`, at most SETTLE_BOUND
         seconds; ``held`` is what it held before the probe): a dying server is at work
         until it is gone.  One that printed a traceback during the probe, or still holds a
-        connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting.
-        A failed probe used to wait that grace in every case; a server back at rest after
-        it is not dying.  A lingering server is then started afresh (:meth:`_refresh`).
+        connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting
+        (a server back at rest after a failed probe is not dying).  A lingering server is
+        then started afresh (:meth:`_refresh`).
         """
         program = lane.program
         assert program is not None

@@ -229,10 +229,14 @@ def _started_as(tmp_path: Path, launcher: LocalLauncher, limits: Limits) -> tupl
                       cwd=tmp_path, limits=limits, own_network=True)
     program = launcher.start(spec)
     deadline = time.monotonic() + 30
-    while not report.exists():
-        assert program.poll() is None, program.output()
-        assert time.monotonic() < deadline, "the program never wrote its report"
-        time.sleep(0.01)  # polls the real condition: the report file's appearance
+    try:
+        while not report.exists():
+            assert program.poll() is None, program.output()
+            assert time.monotonic() < deadline, "the program never wrote its report"
+            time.sleep(0.01)  # polls the real condition: the report file's appearance
+    except BaseException:
+        program.stop()
+        raise
     return json.loads(report.read_text()), program
 
 

@@ -91,6 +91,8 @@ except OSError as exc:
 #: Seconds a start may take to reach the program's own ``exec`` (a Python start, on a loaded
 #: machine) before the launcher gives up on it.
 EXEC_DEADLINE = 30.0
+#: Seconds to wait for a trampoline killed after a failed step to be reaped.
+STOP_WAIT = 5.0
 
 
 def _limit_values(limits: Limits, local_memory: int) -> str:
@@ -211,7 +213,8 @@ class LocalProgram:
                 return proc
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            proc.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(STOP_WAIT)  # a trampoline killed before it ran the program
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()

@@ -168,15 +168,24 @@ def test_namespaces_are_available_to_root_and_reported() -> None:
 # -- 4. output never blocks the program ----------------------------------------------------
 
 
-def test_a_server_that_logs_every_chunk_is_never_blocked_by_its_output() -> None:
-    result = grade("tcp-echo-server", HANDOUT / "chatty_logger.py",
+def test_a_server_that_logs_every_chunk_is_never_blocked_by_its_output(tmp_path: Path) -> None:
+    # One backpressure round, not three: its later rounds are there to catch a partial send(),
+    # not this test's subject, and each 16 MiB round costs this program about 8 s of CPU
+    # (500,000 log lines); one round still logs some 60 MiB, a thousand pipe buffers.
+    text = (ASSIGNMENTS_DIR / "tcp-echo-server.toml").read_text()
+    section = '[probes."partial/backpressure"]\n'
+    assert section in text
+    assignment = tmp_path / "tcp-echo-one-round.toml"
+    assignment.write_text(text.replace(section, section + "params = { rounds = 1 }\n", 1))
+    assert load(str(assignment)).probe("partial/backpressure").params["rounds"] == 1
+    result = grade(str(assignment), HANDOUT / "chatty_logger.py",
                    select=("partial/*", "echo/*", "shutdown/*"))
     assert failed(result) == set() and skipped(result) == set(), result.notes
     # on a slow or loaded machine its 32-byte echo of 16 MiB can outlast a probe's time
     # limit while still correct: that is no verdict, never a failure, and nothing else errs
     assert all(v.reason.startswith("no verdict: ") for v in result.verdicts
                if v.outcome is Outcome.ERROR), [v.reason for v in result.verdicts]
-    assert result.output.stderr_total > 64 * 1024 * 1024
+    assert result.output.stderr_total > 32 * 1024 * 1024
     assert len(result.output.stderr) < 1024 * 1024  # the head and tail kept, the rest counted
 
 

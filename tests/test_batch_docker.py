@@ -30,7 +30,9 @@ def _leftovers() -> list[str]:
     client = docker.from_env()
     try:
         label = f"{leftovers.OWNER_LABEL}={leftovers.owner_id()}"
-        found = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+        # the engine's list alone: docker-py's containers.list() then inspects each container
+        found = [c["Names"][0].lstrip("/")
+                 for c in client.api.containers(all=True, filters={"label": label})]
         found += [n.name for n in client.networks.list(filters={"label": label})]
         return found
     finally:

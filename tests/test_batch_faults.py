@@ -273,7 +273,9 @@ def _running_containers(owner: str) -> list[str]:
 
     client = docker.from_env()
     try:
-        return [c.name for c in client.containers.list(
+        # the engine's list alone: docker-py's containers.list() then inspects each container
+        # (NotFound for one the batch removed in between)
+        return [c["Names"][0].lstrip("/") for c in client.api.containers(
             filters={"label": f"{leftovers.OWNER_LABEL}={owner}", "status": "running"})]
     finally:
         client.close()

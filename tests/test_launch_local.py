@@ -35,11 +35,26 @@ def start(program: Path, *extra: str, limits: Limits | None = None):  # type: ig
     return LocalLauncher().start(spec), port
 
 
-def test_stop_kills_children_grandchildren_and_detached_sessions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", ["pids cgroup", "token scan"])
+def test_stop_kills_children_grandchildren_and_detached_sessions(
+        tmp_path: Path, monkeypatch, sandbox: str) -> None:  # type: ignore[no-untyped-def]
+    """Every descendant dies with the program: found by its pids cgroup (root), or else by the
+    process group and the run's token.  With a cgroup, a detached child that dropped its
+    environment (no token) dies too: the cgroup's member list alone is the kill list."""
+    from grader.launch import local
+
     pidfile = tmp_path / "pids"
-    program, port = start(PROGRAMS / "spawns_children.py", str(pidfile))
+    if sandbox == "token scan":  # what a machine without a writable cgroup tree does
+        monkeypatch.setattr(local.PidsCgroup, "create", classmethod(lambda cls, *a, **k: None))
+        program, port = start(PROGRAMS / "spawns_children.py", str(pidfile))
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("a pids cgroup of the program's own needs root")
+        program, port = start(PROGRAMS / "spawns_children.py", str(pidfile), "bare")
+        assert program._cgroup is not None
     assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=10).ready
     pids = [int(p) for p in pidfile.read_text().split()]
+    assert len(pids) == (4 if sandbox == "pids cgroup" else 3)
     descendants = {p.pid for p in psutil.Process(pids[0]).children(recursive=True)}
     program.stop()
     deadline = time.monotonic() + 5

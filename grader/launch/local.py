@@ -24,11 +24,15 @@ The kernel does not enforce ``RLIMIT_NPROC`` for root, so when the grader
 may write the cgroup file system (it runs as root) each program also gets
 a pids cgroup of its own (:mod:`grader.launch.cgroup`) capped at the
 assignment's ``processes`` (tasks, threads included, as under Docker): a
-fork bomb stops growing there, and the group's member list completes the
-kill loop.  What the local launcher cannot prevent: a program may write
-anywhere its user may (only the Docker runner's read-only root stops that)
-and may connect anywhere (only the Docker runner's network stops that),
-except a server given a network namespace of its own (as root,
+fork bomb stops growing there, and the group's member list is the kill
+loop's list: every descendant is born in the group and cannot leave it
+without root's write to another group (a hostile root program is Docker's to
+contain), so the scan of every process on the machine for the token (a few
+milliseconds with 200 processes, twice a stop) is made only without one.
+What the local launcher cannot prevent: a program may write anywhere its
+user may (only the Docker runner's read-only root stops that) and may
+connect anywhere (only the Docker runner's network stops that), except a
+server given a network namespace of its own (as root,
 :mod:`grader.launch.netns`): it binds its own loopback, so fixed-port
 servers run side by side, and it reaches nothing but the grader.
 """
@@ -46,6 +50,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 
 import psutil
 
@@ -323,11 +328,14 @@ class LocalProgram:
                 self._proc.stdin.close()
 
     def _stragglers(self) -> list[psutil.Process]:
+        """The program's processes still alive: its pids cgroup's members where it has one,
+        else the process group's members and the token's carriers (a scan of every process)."""
         found: dict[int, psutil.Process] = {}
         if self._cgroup is not None:
             for pid in self._cgroup.pids():
                 with contextlib.suppress(psutil.Error):
                     found[pid] = psutil.Process(pid)
+            return self._alive(found.values())
         for proc in psutil.process_iter(["pid"]):
             if proc.pid == os.getpid():
                 continue
@@ -339,10 +347,14 @@ class LocalProgram:
                     found[proc.pid] = proc
             except (psutil.Error, OSError):
                 continue
+        return self._alive(found.values())
+
+    @staticmethod
+    def _alive(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
         # A zombie is already dead: only its exit status waits for a parent (init, for an
         # orphan) to collect it.  Waiting for that would cost seconds and kill nothing.
         alive = []
-        for proc in found.values():
+        for proc in procs:
             with contextlib.suppress(psutil.Error):
                 if proc.status() != psutil.STATUS_ZOMBIE:
                     alive.append(proc)

@@ -158,6 +158,21 @@ def test_a_crash_that_comes_late_is_charged_to_the_probe_whose_connection_caused
     assert died and any("NUL byte" in d for d in verdict(late, "echo/binary").evidence.details)
 
 
+def test_one_byte_writes_fails_a_one_recv_server_however_late_it_reads() -> None:
+    """A one-recv server that reads only 0.3 s after accepting (as a starved one would) still
+    gets one byte per recv(): each byte is sent once the server has read the one before.
+    With bytes a few milliseconds apart it found the whole message in its one recv() and
+    passed (as ``one_recv`` once did in a soak under load)."""
+    result = grade("tcp-echo-server", TESTS / "programs" / "starved_one_recv.py",
+                   select=("startup/*", "echo/one-message", "partial/one-byte-writes"))
+    assert failed(result) == {"partial/one-byte-writes"}, [v.reason for v in result.verdicts]
+    assert skipped(result) == set() and errors(result) == set()
+    probe = verdict(result, "partial/one-byte-writes")
+    assert "1 of " in probe.reason and "bytes back" in probe.reason, probe.reason
+    assert any("each once the server had read the one before" in line
+               for line in probe.transcript), list(probe.transcript)
+
+
 def test_a_server_the_last_probe_of_its_lane_stopped_is_not_started_again() -> None:
     """Nothing later needs it: the crash is charged and noted, and no third instance starts."""
     tracked = TrackedLauncher(LocalLauncher())

@@ -32,7 +32,7 @@ from grader.launch import sockdiag
 from grader.launch.quiet import diag_socket
 from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn
-from grader.probes.common import wait_for
+from grader.probes.common import POLL, wait_for
 
 
 def unacked(conn: Conn) -> int:
@@ -115,21 +115,25 @@ def accepted(pids: Sequence[int], inode: int) -> bool:
     return False
 
 
-def read_by_server(ctx: ProbeContext, conn: Conn) -> bool:
+def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL) -> bool:
     """Wait until every byte sent on ``conn`` reached the server and the server read it.
 
     Two real conditions, polled until the reply deadline: our send queue is
     acknowledged (:func:`unacked` is 0: the bytes are in the server's kernel) and the
     server's receive queue is empty or gone (:func:`server_end`: its program called
     recv()).  A request split in pieces thus reaches the program as pieces, whatever the
-    machine's load.  False when the deadline passed first (a program that never reads;
-    the caller goes on).
+    machine's load.  True at once when ``conn`` was reset (nothing more reaches the
+    server).  False when the deadline passed first (a program that never reads; the caller
+    goes on).  ``interval``: seconds between two looks.
     """
 
     def done() -> bool | None:
+        pair = ends(conn)
+        if pair is None:  # reset: nothing more reaches the server (SIOCOUTQ still counts the
+            return True   # bytes the reset left unacknowledged: snd_una stops moving)
         if unacked(conn):
             return None
-        end = server_end(ctx, conn)
+        end = server_end_at(ctx, *pair)
         return True if end is None or not end.unread else None
 
-    return wait_for(done, deadline=ctx.reply_deadline()) is not None
+    return wait_for(done, deadline=ctx.reply_deadline(), interval=interval) is not None

@@ -169,13 +169,18 @@ class Conn:
         deadline: float,
         chunks: Iterable[int] | None = None,
         gap: float = 0.0,
+        pace: Callable[[], bool] | None = None,
     ) -> Event:
         """Send every byte of ``data`` before ``deadline``.
 
         ``chunks`` (sizes in bytes) splits the data into separate writes, with
         ``gap`` seconds between them (TCP_NODELAY should be set on the socket
-        for the split to reach the wire).  Returns :class:`Done`,
-        :class:`Reset` or :class:`Timeout`.
+        for the split to reach the wire).  ``pace``, when given, is called
+        between two writes instead: it waits until the peer has read what was
+        sent (so each of its reads returns one piece, however loaded the
+        machine), and returns False once it gave up waiting; the rest then goes
+        ``gap`` seconds apart.  Returns :class:`Done`, :class:`Reset` or
+        :class:`Timeout`.
         """
         started = time.monotonic()
         view = memoryview(data)
@@ -193,8 +198,12 @@ class Conn:
                     return reset_or_raise(exc)
                 if not self._wait(selectors.EVENT_WRITE, deadline):
                     return Timeout(after=time.monotonic() - started)
-            if gap and index + 1 < len(pieces):
-                time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
+            if index + 1 < len(pieces):
+                if pace is not None and pace():
+                    continue
+                pace = None
+                if gap:
+                    time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
         return Done()
 
     def push(self, data: bytes, *, deadline: float, idle: float,

@@ -122,3 +122,24 @@ def test_a_window_for_the_whole_payload_takes_a_servers_send_however_late_the_gr
     size = 4 * 1024 * 1024
     assert _unread_send(2 * size + (1 << 20), size) == size
     assert _unread_send(64 * 1024, size) < size
+
+
+def test_a_paced_send_waits_on_pace_between_pieces_until_it_gives_up(
+        pair: tuple[net.Conn, socket.socket]) -> None:
+    """``pace`` runs between two pieces, not before the first nor after the last; once it
+    returns False it is not asked again (the rest goes ``gap`` apart), and every byte is sent."""
+    conn, peer = pair
+    answers = iter([True, True, False])
+    calls: list[int] = []
+
+    def pace() -> bool:
+        calls.append(len(calls))
+        return next(answers)
+
+    assert isinstance(conn.send_all(b"abcdef", deadline=soon(), chunks=[1] * 6, gap=0.001,
+                                    pace=pace), Done)
+    assert calls == [0, 1, 2]  # pieces 2 and 3 paced; after the third call, gaps
+    got = b""
+    while len(got) < 6:
+        got += peer.recv(16)
+    assert got == b"abcdef"

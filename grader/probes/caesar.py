@@ -21,6 +21,7 @@ from grader.events import Closed, Overflow, Reset, Timeout
 from grader.net import Conn
 from grader.probes import generic
 from grader.probes.common import register_startup
+from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import ProbeError, ProbeFailed, mismatch
 
@@ -64,6 +65,7 @@ def ask(
     hint: str,
     chunks: list[int] | None = None,
     gap: float = 0.0,
+    pace: Pacer | None = None,
     wait: float | None = None,
 ) -> None:
     """Send ``request`` (split by ``chunks``), require the reply ``expected`` (terminator included).
@@ -73,10 +75,12 @@ def ask(
     reply timeout in seconds (default: the assignment's).  Raises ProbeFailed.
     """
     proto = protocol(ctx)
-    sent = conn.send_all(request, deadline=ctx.reply_deadline(wait), chunks=chunks, gap=gap)
+    sent = conn.send_all(request, deadline=ctx.reply_deadline(wait), chunks=chunks, gap=gap,
+                         pace=pace)
     result = conn.read_until(proto.terminator, deadline=ctx.reply_deadline(wait),
                              cap=len(expected) + 1024)
-    ctx.log(f"sent {len(request)} bytes ({sent.describe()}), got {len(result.data)} "
+    paced = "" if pace is None else f", {pace.describe()}"
+    ctx.log(f"sent {len(request)} bytes ({sent.describe()}{paced}), got {len(result.data)} "
             f"({result.end.describe()})")
     if result.complete and result.data == expected:
         return
@@ -184,7 +188,8 @@ def non_letters(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "partial/split-request", depends=(ENCRYPT,))
 def split_request(ctx: ProbeContext) -> None:
-    """A request written one byte per segment (TCP_NODELAY, 2 ms gaps) gets the right reply.
+    """A request written one byte per segment (TCP_NODELAY, each once the server has read the
+    one before) gets the right reply.
 
     One recv() is not one request: the server reads until the terminator.
     Source: docs/labs.md §8 ("one recv taken as the whole request").
@@ -194,7 +199,7 @@ def split_request(ctx: ProbeContext) -> None:
     request = proto.request("e", shift, text)
     with ctx.connect(nodelay=True) as conn:
         ask(ctx, conn, request, proto.reply(caesar.apply("e", shift, text)),
-            chunks=[1] * len(request), gap=0.002,
+            chunks=[1] * len(request), gap=0.002, pace=Pacer(ctx, conn),
             hint="keep calling recv() until the terminator arrives; one recv() is not one request")
 
 

@@ -26,6 +26,7 @@ from grader.events import Closed
 from grader.probes.chat_peer import Member, Room
 from grader.probes.common import register_startup
 from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
+from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeFailed
 
@@ -121,7 +122,8 @@ def not_to_sender(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "partial/split-line", depends=(BASE,))
 def split_line(ctx: ProbeContext) -> None:
-    """A line written one byte at a time (TCP_NODELAY, small gaps) reaches the others whole.
+    """A line written one byte at a time (TCP_NODELAY, each byte once the server has read the
+    one before) reaches the others whole.
 
     One recv() is not one line: buffer until \\n. Source: docs/labs.md §7
     ("a line split across segments is broadcast in pieces").
@@ -131,8 +133,9 @@ def split_line(ctx: ProbeContext) -> None:
         budi = room.join("budi")
         text = "split " + _text(ctx, 5)
         data = encode_line(text)
-        ana.send(data, chunks=[1] * len(data), gap=0.002)
-        ctx.log(f"{ana.name}: wrote {len(data)} one-byte segments")
+        pacer = Pacer(ctx, ana.conn)
+        ana.send(data, chunks=[1] * len(data), gap=0.002, pace=pacer)
+        ctx.log(f"{ana.name}: wrote {len(data)} one-byte segments, {pacer.describe()}")
         room.expect({budi: [room.strings.said(ana.name, text)]}, what=f"{ana.name}'s split line",
                     hint="a recv() may return part of a line: keep the bytes in a buffer per "
                          "member and handle each complete line (up to \\n)")

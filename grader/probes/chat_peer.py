@@ -36,6 +36,7 @@ from grader.events import Closed, Event, Reset
 from grader.launch.base import tcp_states
 from grader.net import Conn, reset_or_raise
 from grader.probes.common import wait_for
+from grader.probes.queues import Pacer
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
 #: Longest line accepted from the server, in bytes.
@@ -115,10 +116,12 @@ class Member:
             if line.kind == "message" and line.name is not None:
                 self._said.setdefault(line.name, []).append(line.text or "")
 
-    def send(self, data: bytes, *, chunks: list[int] | None = None, gap: float = 0.0) -> None:
-        """Send ``data`` now (all of it, before the reply deadline)."""
+    def send(self, data: bytes, *, chunks: list[int] | None = None, gap: float = 0.0,
+             pace: Pacer | None = None) -> None:
+        """Send ``data`` now (all of it, before the reply deadline; split by ``chunks``, each
+        piece ``gap`` seconds or, with ``pace``, the server's read of the one before apart)."""
         sent = self.conn.send_all(data, deadline=self.room.ctx.reply_deadline(), chunks=chunks,
-                                  gap=gap)
+                                  gap=gap, pace=pace)
         if isinstance(sent, Reset):
             raise ProbeFailed(f"{self.name} could not send: {sent.describe()}",
                               hint="the server reset the member's connection")

@@ -32,6 +32,7 @@ from grader.events import Closed, Done, Event, Reset, Timeout
 from grader.net import Conn, ReadResult
 from grader.probes import generic
 from grader.probes.common import file_digest, printable, register_startup, wait_for
+from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -85,13 +86,14 @@ def unique(ctx: ProbeContext, stem: str, suffix: str = ".txt") -> str:
 
 def send_upload(ctx: ProbeContext, conn: Conn, name: str | bytes, content: bytes, *,
                 header_chunks: list[int] | None = None, gap: float = 0.0,
-                wait: float | None = None) -> Event:
-    """Send one upload; the header split by ``header_chunks`` (with ``gap`` s between writes)."""
+                pace: Pacer | None = None, wait: float | None = None) -> Event:
+    """Send one upload; the header split by ``header_chunks`` (with ``gap`` s between writes,
+    or with ``pace``, each piece once the server has read the one before)."""
     proto = protocol(ctx)
     header = proto.header(name, len(content))
     deadline = ctx.reply_deadline(wait)
     if header_chunks is not None:
-        sent = conn.send_all(header, deadline=deadline, chunks=header_chunks, gap=gap)
+        sent = conn.send_all(header, deadline=deadline, chunks=header_chunks, gap=gap, pace=pace)
         if not isinstance(sent, Done):
             return sent
         return conn.send_all(content, deadline=deadline)
@@ -172,11 +174,14 @@ def check_stored(ctx: ProbeContext, name: str, content: bytes, *, what: str) -> 
 
 def upload_ok(ctx: ProbeContext, conn: Conn, name: str, content: bytes, *, what: str,
               header_chunks: list[int] | None = None, gap: float = 0.0,
-              wait: float | None = None) -> None:
+              pace: Pacer | None = None, wait: float | None = None) -> None:
     """Upload on ``conn``, require the OK reply, then require the file stored intact."""
-    sent = send_upload(ctx, conn, name, content, header_chunks=header_chunks, gap=gap, wait=wait)
+    sent = send_upload(ctx, conn, name, content, header_chunks=header_chunks, gap=gap, pace=pace,
+                       wait=wait)
     reply, result = read_reply(ctx, conn, wait=wait)
-    ctx.log(f"{what}: {name!r}, {len(content)} bytes ({sent.describe()}); reply {result.data!r}")
+    paced = "" if pace is None else f", the header's pieces {pace.describe()}"
+    ctx.log(f"{what}: {name!r}, {len(content)} bytes ({sent.describe()}{paced}); "
+            f"reply {result.data!r}")
     if reply is None:
         raise _no_reply(ctx, what, result, sent)
     if not reply.ok:
@@ -400,7 +405,8 @@ def three_uploads(ctx: ProbeContext) -> None:
 
 @probe(SUITE, "partial/split-header", depends=(TEXT,))
 def split_header(ctx: ProbeContext) -> None:
-    """An upload whose header arrives one byte per segment (TCP_NODELAY, 2 ms gaps) is stored intact.
+    """An upload whose header arrives one byte per segment (TCP_NODELAY, each once the server
+    has read the one before) is stored intact.
 
     recv(4) may return fewer than 4 bytes.  Source: docs/labs.md §10 ("The
     header's fields are bytes on a stream, not separate messages").
@@ -411,7 +417,7 @@ def split_header(ctx: ProbeContext) -> None:
     with ctx.connect(nodelay=True) as conn:
         try:
             upload_ok(ctx, conn, name, _text(ctx, 20), what="split header",
-                      header_chunks=[1] * header_length, gap=0.002)
+                      header_chunks=[1] * header_length, gap=0.002, pace=Pacer(ctx, conn))
         except ProbeFailed as exc:
             raise ProbeFailed(exc.reason, hint="recv(n) returns at most n bytes, maybe fewer: "
                               "loop until each header field is complete (a recv_exactly helper)",

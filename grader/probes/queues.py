@@ -137,3 +137,35 @@ def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL) -> 
         return True if end is None or not end.unread else None
 
     return wait_for(done, deadline=ctx.reply_deadline(), interval=interval) is not None
+
+
+class Pacer:
+    """The ``pace`` of a split send (:meth:`grader.net.Conn.send_all`): before each piece after
+    the first, wait until the server has read the one before (:func:`read_by_server`, looks
+    1 ms apart), so each recv() it makes returns one piece whatever the machine's load.
+
+    A server starved of CPU would otherwise find several pieces in one recv() and pass a
+    probe about split messages by chance (seen in a soak: a one-recv() server passing
+    ``partial/one-byte-writes`` once in 22 gradings under two busy processes).  After the
+    first piece the server has not read by the reply deadline (a server that never reads),
+    :attr:`held` is False, the wait is logged, and the caller's gap spaces the rest.
+    Source: docs/labs.md §1, §5, §7, §8, §10 (one recv() is not one message).
+    """
+
+    def __init__(self, ctx: ProbeContext, conn: Conn) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.held = True
+
+    def __call__(self) -> bool:
+        if self.held and not read_by_server(self.ctx, self.conn, interval=0.001):
+            self.held = False
+            self.ctx.log("the server had not read the last piece by the reply deadline: "
+                         "the rest goes without waiting for it")
+        return self.held
+
+    def describe(self) -> str:
+        """How the pieces went, for the probe's transcript."""
+        return ("each once the server had read the one before" if self.held
+                else "not waited for after the server stopped reading")
+

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 
 from grader.context import ProbeContext
-from grader.events import Closed, Done, Event, Timeout
+from grader.events import Closed, Done, Timeout
 from grader.launch.base import runnable
 from grader.launch.quiet import diag_socket
 from grader.launch.sockdiag import TCP_CLOSE_WAIT, TCP_ESTABLISHED
@@ -31,7 +31,7 @@ from grader.probes import generic
 from grader.probes.adapter import adapter_for, judge_reply_then_close
 from grader.probes.common import echo_hint, printable, register_startup, text, wait_for
 from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
-from grader.probes.queues import read_by_server, server_end_state
+from grader.probes.queues import Pacer, server_end_state
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, TimeLimit, mismatch
 
@@ -99,40 +99,23 @@ def binary(ctx: ProbeContext) -> None:
                                   evidence=exc.evidence) from None
 
 
-#: Seconds between single-byte writes once a server has stopped reading them one by one.
-BYTE_GAP = 0.002
-
-
 @probe(SUITE, "partial/one-byte-writes", depends=(ECHO,))
 def one_byte_writes(ctx: ProbeContext) -> None:
     """A message written one byte at a time (TCP_NODELAY, each byte once the server has read
     the one before) comes back whole.
 
-    A server must not take one recv() as one message.  Each byte is sent only once the
-    server's receive queue is empty (:func:`grader.probes.queues.read_by_server`), so each
-    recv() it makes returns one byte, whatever the machine's load: a server starved of CPU
-    would otherwise find several bytes in one recv() and pass by chance.  A server that
-    reads nothing by the reply deadline gets the rest 0.002 s apart.
-    Source: docs/labs.md §1, §9.
+    A server must not take one recv() as one message.  Each byte waits until the server's
+    receive queue is empty (:class:`grader.probes.queues.Pacer`), so each recv() it makes
+    returns one byte, whatever the machine's load; a server that reads nothing by the
+    reply deadline gets the rest 2 ms apart.  Source: docs/labs.md §1, §9.
     """
     adapter = adapter_for(ctx)
     message = adapter.frame(b"split " + text(ctx.rng, 20, 30) + b"\n")
     with ctx.connect(nodelay=True) as conn:
-        sent: Event = Done()
-        paced = True
-        for at in range(len(message)):
-            if at:
-                if paced and not read_by_server(ctx, conn, interval=0.001):
-                    paced = False
-                    ctx.log(f"the server had not read byte {at} by the reply deadline; "
-                            f"the rest goes {BYTE_GAP:g} s apart")
-                if not paced:
-                    time.sleep(BYTE_GAP)  # the stimulus pattern itself, not a readiness wait
-            sent = conn.send_all(message[at : at + 1], deadline=ctx.reply_deadline())
-            if not isinstance(sent, Done):
-                break
-        ctx.log(f"wrote {len(message)} single-byte segments"
-                f"{', each once the server had read the one before' if paced else ''}: "
+        pacer = Pacer(ctx, conn)
+        sent = conn.send_all(message, deadline=ctx.reply_deadline(), chunks=[1] * len(message),
+                             gap=0.002, pace=pacer)
+        ctx.log(f"wrote {len(message)} single-byte segments, {pacer.describe()}: "
                 f"{sent.describe()}")
         try:
             adapter.expect_reply(ctx, conn, message)

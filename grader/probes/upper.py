@@ -31,6 +31,7 @@ from grader.net import Conn
 from grader.probes import datagram, generic
 from grader.probes.common import register_startup
 from grader.probes.datagram import DatagramLab, check_reply, peer
+from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import ProbeError, ProbeFailed, Tier, excerpt, mismatch
 
@@ -92,10 +93,13 @@ def upper_hint(sent: bytes, expected: bytes, got: bytes, end: Event | None = Non
 
 
 def exchange(ctx: ProbeContext, conn: Conn, request: bytes, *, chunks: list[int] | None = None,
-             gap: float = 0.0) -> None:
-    """Send one request line on ``conn`` (optionally split) and judge the one-line reply."""
+             gap: float = 0.0, pace: Pacer | None = None) -> None:
+    """Send one request line on ``conn`` (optionally split; ``pace``: each piece once the server
+    has read the one before) and judge the one-line reply."""
     expected = expected_reply(ctx, request)
-    conn.send_all(request, deadline=ctx.reply_deadline(), chunks=chunks, gap=gap)
+    conn.send_all(request, deadline=ctx.reply_deadline(), chunks=chunks, gap=gap, pace=pace)
+    if pace is not None:
+        ctx.log(f"wrote {len(request)} pieces, {pace.describe()}")
     cap = len(expected) + 1024
     _, terminator = rule(ctx)
     if terminator:
@@ -156,14 +160,16 @@ def strips(ctx: ProbeContext) -> None:
 
 @probe(LINE_SUITE, "partial/split-request", depends=(BASE,))
 def split_request(ctx: ProbeContext) -> None:
-    """A request line written one byte at a time (TCP_NODELAY, small gaps) is answered whole.
+    """A request line written one byte at a time (TCP_NODELAY, each byte once the server has
+    read the one before) is answered whole.
 
     One recv() is not one request: read until the newline. Source: docs/labs.md
     §5 ("One recv(1024) taken as the whole request").
     """
     request = b"split " + _words(ctx, 3, 5) + b"\n"
     with ctx.connect(nodelay=True) as conn:
-        exchange(ctx, conn, request, chunks=[1] * len(request), gap=0.002)
+        exchange(ctx, conn, request, chunks=[1] * len(request), gap=0.002,
+                 pace=Pacer(ctx, conn))
 
 
 @probe(LINE_SUITE, "partial/max-line", depends=(BASE,))

@@ -6,7 +6,9 @@ piece, then waits until (1) the kernel on the far side has acknowledged it
 (our send queue is empty: ``SIOCOUTQ``) and (2) the server's own socket has
 nothing left unread (its receive queue is empty: the program called
 recv()), and only then sends the next piece.  Both are real conditions, so
-the split does not depend on the machine's speed or load.
+the split does not depend on the machine's speed or load.  :class:`Pacer`
+does this between the pieces of any split send (``Conn.send_all``'s
+``pace``): the probes that write a message one byte per segment use it.
 
 The server's receive queue is read from the kernel, for the server's end of
 the grader's connection, by one exact ``sock_diag`` netlink lookup (Linux

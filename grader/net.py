@@ -176,11 +176,12 @@ class Conn:
         ``chunks`` (sizes in bytes) splits the data into separate writes, with
         ``gap`` seconds between them (TCP_NODELAY should be set on the socket
         for the split to reach the wire).  ``pace``, when given, is called
-        between two writes instead: it waits until the peer has read what was
-        sent (so each of its reads returns one piece, however loaded the
-        machine), and returns False once it gave up waiting; the rest then goes
-        ``gap`` seconds apart.  Returns :class:`Done`, :class:`Reset` or
-        :class:`Timeout`.
+        between two writes, before the gap: it waits until the peer has read
+        what was sent (so each of its reads returns one piece, however loaded
+        the machine), and returns False once it gave up waiting; it is not
+        called again.  The gap stays a floor: a ``pace`` that cannot see the
+        peer (and so returns at once) leaves the old stimulus.  Returns
+        :class:`Done`, :class:`Reset` or :class:`Timeout`.
         """
         started = time.monotonic()
         view = memoryview(data)
@@ -199,9 +200,8 @@ class Conn:
                 if not self._wait(selectors.EVENT_WRITE, deadline):
                     return Timeout(after=time.monotonic() - started)
             if index + 1 < len(pieces):
-                if pace is not None and pace():
-                    continue
-                pace = None
+                if pace is not None and not pace():
+                    pace = None  # it gave up waiting: not asked again
                 if gap:
                     time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
         return Done()

@@ -127,7 +127,8 @@ def test_a_window_for_the_whole_payload_takes_a_servers_send_however_late_the_gr
 def test_a_paced_send_waits_on_pace_between_pieces_until_it_gives_up(
         pair: tuple[net.Conn, socket.socket]) -> None:
     """``pace`` runs between two pieces, not before the first nor after the last; once it
-    returns False it is not asked again (the rest goes ``gap`` apart), and every byte is sent."""
+    returns False it is not asked again (the gap alone spaces the rest), and every byte is
+    sent."""
     conn, peer = pair
     answers = iter([True, True, False])
     calls: list[int] = []

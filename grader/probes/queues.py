@@ -150,7 +150,8 @@ class Pacer:
     probe about split messages by chance (seen in a soak: a one-recv() server passing
     ``partial/one-byte-writes`` once in 22 gradings under two busy processes).  After the
     first piece the server has not read by the reply deadline (a server that never reads),
-    :attr:`held` is False, the wait is logged, and the caller's gap spaces the rest.
+    :attr:`held` is False, the wait is logged, and only the caller's gap spaces the rest
+    (the gap is kept between every two pieces either way).
     Source: docs/labs.md §1, §5, §7, §8, §10 (one recv() is not one message).
     """
 

@@ -102,7 +102,7 @@ def binary(ctx: ProbeContext) -> None:
 @probe(SUITE, "partial/one-byte-writes", depends=(ECHO,))
 def one_byte_writes(ctx: ProbeContext) -> None:
     """A message written one byte at a time (TCP_NODELAY, each byte once the server has read
-    the one before) comes back whole.
+    the one before, and at least 2 ms after it) comes back whole.
 
     A server must not take one recv() as one message.  Each byte waits until the server's
     receive queue is empty (:class:`grader.probes.queues.Pacer`), so each recv() it makes

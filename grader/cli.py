@@ -375,8 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean.add_argument("--all", action="store_true",
                          help="also remove those of runs still in progress")
 
-    from grader.classroom.autograder import add_autograder_commands
-    from grader.classroom.batch import add_batch_commands
+    from grader.classroom.commands import add_autograder_commands, add_batch_commands
     from grader.cli_bundle import add_bundle_commands
 
     add_batch_commands(sub)
@@ -412,12 +411,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"sockgrade: note: {word.split('=', 1)[0]} comes after --, so it is passed "
                       f"to the program, not to sockgrade (put sockgrade's options before --)",
                       markup=False)
-    from grader.classroom.autograder import COMMANDS as AUTOGRADER_COMMANDS
-    from grader.classroom.batch import COMMANDS as BATCH_COMMANDS
+    from grader.classroom.commands import COMMANDS as CLASSROOM_COMMANDS
     from grader.cli_bundle import COMMANDS as BUNDLE_COMMANDS
 
-    handler = {**BATCH_COMMANDS, **AUTOGRADER_COMMANDS, **BUNDLE_COMMANDS,
-               **COMMANDS}[args.command_name]
+    handler = {**CLASSROOM_COMMANDS, **BUNDLE_COMMANDS, **COMMANDS}[args.command_name]
     try:
         return handler(args, console)
     except SockgradeError as exc:

@@ -337,28 +337,3 @@ def cmd_prairielearn(args: argparse.Namespace, console: Console) -> int:
                   f"({count} wheels); see {out / 'README.md'}", markup=False,
                   highlight=False)
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
-    "gradescope": cmd_gradescope,
-    "prairielearn": cmd_prairielearn,
-}
-
-
-def add_autograder_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``gradescope`` and ``prairielearn`` on the subcommand parser ``sub``."""
-    p_gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
-    p_gs.add_argument("assignment", help="assignment id or TOML file")
-    p_gs.add_argument("--out", default="autograder.zip", help="zip to write")
-    p_gs.add_argument("--wheel", help="a sockgrade wheel to bundle (default: build one from "
-                                      "the source tree)")
-    p_gs.add_argument("--hidden-visibility", default="hidden",
-                      choices=("hidden", "after_due_date", "after_published"),
-                      help="Gradescope visibility of hidden probes (default: hidden)")
-    p_pl = sub.add_parser("prairielearn", help="build a PrairieLearn external-grader folder")
-    p_pl.add_argument("assignment", help="assignment id or TOML file")
-    p_pl.add_argument("--out", default="sockgrade-prairielearn", help="folder to write")
-    p_pl.add_argument("--wheel", help="a sockgrade wheel to bundle (default: build one from "
-                                      "the source tree)")
-    p_pl.add_argument("--image", default="python:3.11-slim",
-                      help="grading image for the README and Dockerfile")

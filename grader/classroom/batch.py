@@ -53,7 +53,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -85,12 +85,11 @@ from grader.report import junit as junit_report
 from grader.report.files import write_atomic
 from grader.report.text import clean
 from grader.runner import GradeResult, Runner, RunOptions
-from grader.settings import RunConfig, add_grading_options, make_launcher, resolve
+from grader.settings import RunConfig, make_launcher, resolve
 from grader.submission import Submission
 from grader.verdict import Outcome, Verdict
 
 #: Default output folder of ``sockgrade batch`` and ``sockgrade merge``.
-DEFAULT_OUT = "sockgrade-out"
 #: Folder of the per-student reports inside ``--out``.
 STUDENTS = "students"
 #: Format tag of the ``batch`` section added to each per-student JSON report.  Besides the
@@ -668,38 +667,3 @@ def cmd_merge(args: argparse.Namespace, console: Console) -> int:
     console.print(f"merged {len(rows)} rows; gradebook: {outputs.gradebook}; "
                   f"JUnit: {outputs.junit}", markup=False, highlight=False, style="dim")
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
-    "batch": cmd_batch,
-    "merge": cmd_merge,
-}
-
-
-def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``batch`` and ``merge`` on the ``sockgrade`` subcommand parser ``sub``."""
-    p_batch = sub.add_parser(
-        "batch", help="grade a folder of submissions (one per student)",
-        description="Grade every entry of FOLDER (a sub-folder, a file or a .zip per student; "
-                    "GitHub Classroom, Moodle and Gradescope exports are recognised).")
-    p_batch.add_argument("assignment", help="assignment id or TOML file")
-    p_batch.add_argument("folder", help="folder of submissions")
-    p_batch.add_argument("-j", "--jobs", type=int,
-                         help="submissions graded in parallel (default: the number of cores)")
-    p_batch.add_argument("--out", default=DEFAULT_OUT,
-                         help=f"output folder (default: ./{DEFAULT_OUT})")
-    p_batch.add_argument("--resume", action="store_true",
-                         help="grade only submissions without a complete report in --out")
-    p_batch.add_argument("--shard", metavar="I/N",
-                         help="grade only slice I of N (join the slices with 'sockgrade merge')")
-    p_batch.add_argument("--wide", action="store_true",
-                         help="gradebook.csv gets a column per probe (its outcome)")
-    add_grading_options(p_batch)
-
-    p_merge = sub.add_parser("merge", help="join 'batch --shard' outputs into one gradebook")
-    p_merge.add_argument("inputs", nargs="+", metavar="OUT",
-                         help="output folders (or batch.shard-I-of-N.json files) of the shards")
-    p_merge.add_argument("--out", default=DEFAULT_OUT,
-                         help=f"folder for the merged files (default: ./{DEFAULT_OUT})")
-    p_merge.add_argument("--wide", action="store_true",
-                         help="gradebook.csv gets a column per probe (its outcome)")

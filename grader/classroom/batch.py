@@ -89,7 +89,6 @@ from grader.settings import RunConfig, make_launcher, resolve
 from grader.submission import Submission
 from grader.verdict import Outcome, Verdict
 
-#: Default output folder of ``sockgrade batch`` and ``sockgrade merge``.
 #: Folder of the per-student reports inside ``--out``.
 STUDENTS = "students"
 #: Format tag of the ``batch`` section added to each per-student JSON report.  Besides the

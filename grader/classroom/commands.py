@@ -18,7 +18,7 @@ from rich.console import Console
 
 from grader.settings import add_grading_options
 
-#: The batch's output folder when ``--out`` is not given.
+#: Default output folder of ``sockgrade batch`` and ``sockgrade merge``.
 DEFAULT_OUT = "sockgrade-out"
 
 Handler = Callable[[argparse.Namespace, Console], int]

@@ -119,7 +119,8 @@ class Member:
     def send(self, data: bytes, *, chunks: list[int] | None = None, gap: float = 0.0,
              pace: Pacer | None = None) -> None:
         """Send ``data`` now (all of it, before the reply deadline; split by ``chunks``, each
-        piece ``gap`` seconds or, with ``pace``, the server's read of the one before apart)."""
+        piece ``gap`` seconds after the one before and, with ``pace``, not before the server
+        read it)."""
         sent = self.conn.send_all(data, deadline=self.room.ctx.reply_deadline(), chunks=chunks,
                                   gap=gap, pace=pace)
         if isinstance(sent, Reset):

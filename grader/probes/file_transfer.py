@@ -87,8 +87,8 @@ def unique(ctx: ProbeContext, stem: str, suffix: str = ".txt") -> str:
 def send_upload(ctx: ProbeContext, conn: Conn, name: str | bytes, content: bytes, *,
                 header_chunks: list[int] | None = None, gap: float = 0.0,
                 pace: Pacer | None = None, wait: float | None = None) -> Event:
-    """Send one upload; the header split by ``header_chunks`` (with ``gap`` s between writes,
-    or with ``pace``, each piece once the server has read the one before)."""
+    """Send one upload; the header split by ``header_chunks`` (``gap`` s between writes and,
+    with ``pace``, each piece only once the server has read the one before)."""
     proto = protocol(ctx)
     header = proto.header(name, len(content))
     deadline = ctx.reply_deadline(wait)

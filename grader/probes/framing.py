@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from grader.codecs import framing as codecs
 from grader.context import ProbeContext
-from grader.events import Closed, Done, Event, Reset, Timeout
+from grader.events import Closed, Reset, Timeout
 from grader.probes import queues
 from grader.probes.adapter import (
     Adapter,
@@ -76,19 +76,10 @@ def split_header(ctx: ProbeContext) -> None:
             wire = adapter.frame(adapter.payload(ctx.rng, 16) if adapter.name == "fixed"
                                  else b"split header %d " % variant + adapter.payload(ctx.rng, 20))
             chunks = _splits(adapter, wire, variant)
-            at = 0
-            sent: Event = Done()
-            for size in chunks:
-                if at >= len(wire):
-                    break
-                if at and not queues.read_by_server(ctx, conn):
-                    ctx.log(f"the server had not read the first {at} bytes by the deadline")
-                sent = conn.send_all(wire[at : at + size], deadline=ctx.reply_deadline())
-                at += size
-                if not isinstance(sent, Done):
-                    break
+            pacer = queues.Pacer(ctx, conn)
+            sent = conn.send_all(wire, deadline=ctx.reply_deadline(), chunks=chunks, pace=pacer)
             ctx.log(f"message {variant + 1}: {len(wire)} bytes in segments {chunks[:-1]} + rest, "
-                    f"each sent once the server had read the one before: {sent.describe()}")
+                    f"{pacer.describe()}: {sent.describe()}")
             result = conn.read_exactly(len(wire), deadline=ctx.reply_deadline())
             try:
                 judge_echo(wire, result)

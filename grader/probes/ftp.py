@@ -888,9 +888,10 @@ def split_command(ctx: ProbeContext) -> None:
     with session(ctx, conn=ctx.connect(nodelay=True)) as client:
         for pieces, code in (((b"PW", b"D\r\n"), "257"), ((b"P", b"WD\r", b"\n"), "257")):
             line = b"".join(pieces).decode().strip()
+            pacer = queues.Pacer(ctx, client.conn)
             for index, piece in enumerate(pieces):
-                if index and not queues.read_by_server(ctx, client.conn):
-                    ctx.log("the server had not read the previous piece by the deadline")
+                if index:
+                    pacer()
                 client.log.append(f"-> {piece!r} (a piece)")
                 client.conn.sock.settimeout(max(0.001, ctx.reply_deadline() - time.monotonic()))
                 with guard(client, f"sending {line!r} in pieces"):

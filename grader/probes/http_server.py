@@ -641,18 +641,18 @@ def one_byte_request(ctx: ProbeContext) -> None:
         exchange = Exchange(conn)
         request = exchange.request("GET", target, (("User-Agent", "sockgrade"), ("Accept", "*/*")))
         cuts = {1, len("GET "), request.index(b"\r\n") + 2, len(request) - 2, len(request) - 1}
+        pacer = queues.Pacer(ctx, conn)
         for index in range(len(request)):
             if index in cuts:
-                if not queues.read_by_server(ctx, conn):
-                    ctx.log(f"the server had not read the first {index} bytes by the deadline")
+                pacer()
             elif index:
                 time.sleep(gap)  # the stimulus pattern itself, not a readiness wait
             sent = conn.send_all(request[index : index + 1], deadline=ctx.reply_deadline())
             if not isinstance(sent, Done):
                 ctx.log(f"byte {index + 1} of {len(request)}: {sent.describe()}")
                 break
-        ctx.log(f"sent {len(request)} bytes one per segment; waited for the server to read "
-                f"before bytes {sorted(cuts)}")
+        ctx.log(f"sent {len(request)} bytes one per segment; before bytes {sorted(cuts)}: "
+                f"{pacer.describe()}")
         result = exchange.response(deadline=ctx.reply_deadline())
     if isinstance(result, Rejected):
         raise rejected("a request sent one byte at a time", result, request)

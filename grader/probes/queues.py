@@ -8,7 +8,8 @@ nothing left unread (its receive queue is empty: the program called
 recv()), and only then sends the next piece.  Both are real conditions, so
 the split does not depend on the machine's speed or load.  :class:`Pacer`
 does this between the pieces of any split send (``Conn.send_all``'s
-``pace``): the probes that write a message one byte per segment use it.
+``pace``), or called by a probe between the pieces it writes itself: every
+probe that splits a message uses it.
 
 The server's receive queue is read from the kernel, for the server's end of
 the grader's connection, by one exact ``sock_diag`` netlink lookup (Linux
@@ -151,8 +152,10 @@ class Pacer:
     ``partial/one-byte-writes`` once in 22 gradings under two busy processes).  After the
     first piece the server has not read by the reply deadline (a server that never reads),
     :attr:`held` is False, the wait is logged, and only the caller's gap spaces the rest
-    (the gap is kept between every two pieces either way).
-    Source: docs/labs.md §1, §5, §7, §8, §10 (one recv() is not one message).
+    (the gap is kept between every two pieces either way).  A probe that writes its pieces
+    itself calls it before each piece it wants read apart (HTTP at a request's cuts, FTP
+    between a command's pieces).
+    Source: docs/labs.md §1, §5, §7–§11, §13 (one recv() is not one message).
     """
 
     def __init__(self, ctx: ProbeContext, conn: Conn) -> None:

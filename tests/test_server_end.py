@@ -6,6 +6,9 @@ a loaded machine the kernel may not have handled the client's FIN by then, so no
 CLOSE_WAIT yet and a server that never closes passed.  The server's end of *that* connection
 says which moment it is: ESTABLISHED (FIN not handled yet: wait), CLOSE_WAIT (handled, the
 program keeps the socket), gone (the program closed it).
+
+The same lookup paces every split-message probe (:class:`grader.probes.queues.Pacer`): the
+last tests hold it to its three answers (read, never read, reset).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import socket
 import struct
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +27,10 @@ import pytest
 from grader.launch.base import LaunchSpec, Limits
 from grader.launch.local import LocalLauncher
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, TCP_CLOSE_WAIT, TCP_ESTABLISHED
-from grader.net import free_port
+from grader.net import Conn, free_port
+from grader.probes import queues
 from grader.probes.common import wait_for
-from grader.probes.queues import server_end_at, server_end_state
+from grader.probes.queues import Pacer, server_end_at, server_end_state
 from grader.readiness import wait_ready
 
 
@@ -144,3 +149,95 @@ def test_a_connection_gone_is_not_confused_with_the_listener_on_its_port(
         gone = wait_for(lambda: True if server_end_state(diag, *ends) is None else None,
                         deadline=_soon())
         assert gone, f"still found: state {server_end_state(diag, *ends)}"
+
+
+class _PaceContext:
+    """What :class:`grader.probes.queues.Pacer` asks of a probe's context: no program (the
+    lookup is made in this namespace), a reply deadline of ``reply`` seconds, a transcript."""
+
+    def __init__(self, reply: float) -> None:
+        self.program = None
+        self.reply = reply
+        self.logged: list[str] = []
+        self.waiting = threading.Event()  # set once a wait on the reply deadline has begun
+
+    def reply_deadline(self, seconds: float | None = None) -> float:
+        self.waiting.set()
+        return time.monotonic() + (self.reply if seconds is None else seconds)
+
+    def log(self, text: str) -> None:
+        self.logged.append(text)
+
+
+def test_the_pacer_waits_until_the_server_has_read_the_piece_before() -> None:
+    """The condition a split-message probe waits on: our bytes acknowledged *and* read by the
+    server.  While they sit in the server's receive queue the pacer waits (a reader thread
+    reads them only once the pacer has begun its wait); once read, it goes on."""
+    client, server = _pair()
+    ctx = _PaceContext(reply=5.0)
+    with client, server:
+        conn = Conn(client)
+        conn.sock.sendall(b"piece")
+        seen = wait_for(lambda: e.unread if (e := server_end_at(ctx, *_ends(client)))  # type: ignore[arg-type]
+                        is not None and e.unread else None, deadline=_soon())
+        assert seen == 5  # delivered, not read yet
+        ctx.waiting.clear()
+
+        def read_when_waited_for() -> None:
+            if ctx.waiting.wait(timeout=5):
+                server.recv(5)
+
+        reader = threading.Thread(target=read_when_waited_for)
+        reader.start()
+        pacer = Pacer(ctx, conn)  # type: ignore[arg-type]
+        assert pacer() is True
+        end = server_end_at(ctx, *_ends(client))  # type: ignore[arg-type]
+        assert end is not None and end.unread == 0  # it returned only once the server had read
+        reader.join(timeout=5)
+        assert pacer.held and "each once the server had read" in pacer.describe()
+        assert not ctx.logged
+
+
+def test_the_pacer_gives_up_once_on_a_server_that_stops_reading() -> None:
+    """A server that never reads holds the pacer for one reply deadline, not one per piece:
+    after the first miss it answers at once, says so in the transcript, and the probe's
+    pieces go on (spaced by its gap alone)."""
+    client, server = _pair()
+    ctx = _PaceContext(reply=0.3)
+    with client, server:
+        conn = Conn(client)
+        conn.sock.sendall(b"never read")
+        pacer = Pacer(ctx, conn)  # type: ignore[arg-type]
+        started = time.monotonic()
+        assert pacer() is False
+        assert time.monotonic() - started >= 0.3
+        again = time.monotonic()
+        for _ in range(5):
+            assert pacer() is False
+        assert time.monotonic() - again < 0.3  # no second wait
+        assert not pacer.held and "stopped reading" in pacer.describe()
+        assert len(ctx.logged) == 1 and "reply deadline" in ctx.logged[0]
+
+
+def test_the_pacer_does_not_wait_on_a_connection_the_server_reset() -> None:
+    """A reset connection takes no more bytes to the server: nothing to wait for, even though
+    our send queue still counts the bytes the reset left unacknowledged."""
+    client, server = _pair()
+    ctx = _PaceContext(reply=30.0)
+    with client:
+        conn = Conn(client)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server.close()  # RST
+        wait_for(lambda: True if queues.ends(conn) is None or _reset(client) else None,
+                 deadline=_soon())
+        started = time.monotonic()
+        assert Pacer(ctx, conn)() is True  # type: ignore[arg-type]
+        assert time.monotonic() - started < 5.0
+
+
+def _reset(client: socket.socket) -> bool:
+    try:
+        client.send(b"after the reset")
+    except OSError:
+        return True
+    return False

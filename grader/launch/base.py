@@ -269,6 +269,30 @@ def process_stats(pids: Iterable[int]) -> ProcessStats | None:
     return ProcessStats(processes=alive, threads=threads, fds=fds, cpu_seconds=cpu, rss=rss)
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float | None:
+    """CPU seconds (user + system, every thread's, the dead ones' included) that ``pids`` have
+    used, from ``/proc/PID/stat`` alone (clock ticks, 10 ms); None when none can be read.
+
+    The same figure as :func:`process_stats`' ``cpu_seconds`` at a fraction of its cost
+    (one read a process), for looks repeated during a measurement.
+    """
+    total = 0
+    read = False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        read = True
+    return total / _CLOCK_TICKS if read else None
+
+
 def _thread_states(pids: Iterable[int]) -> list[bytes]:
     """The scheduler state letter of every thread of ``pids`` (``/proc/PID/task/TID/stat``)."""
     states = []

@@ -17,13 +17,14 @@ over an idle second.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Overflow, Reset, Timeout
-from grader.launch.base import Program, process_stats, runnable, tcp_states
+from grader.launch.base import Program, cpu_seconds, process_stats, runnable, tcp_states
 from grader.net import Conn
 from grader.probes import queues
 from grader.probes.common import wait_for
@@ -132,6 +133,13 @@ RUNNABLE_SAMPLE = 0.02
 RUNNABLE_LIMIT = 0.5
 #: Fewest looks for the runnable share to count (a grader starved of CPU looks less often).
 RUNNABLE_LOOKS = 10
+#: Every how many looks the program's CPU time is read during an idle window (for the early
+#: verdict; one read of ``/proc/PID/stat`` a process).
+CPU_LOOK_EVERY = 5
+#: The early verdict's margin: the window ends early only once the program has used more CPU
+#: than the limit allows over this many windows, so the verdict stays what the whole window
+#: would have given unless the grader itself overran the window that much.
+EARLY_MARGIN = 2.0
 
 
 def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None = None,
@@ -146,6 +154,14 @@ def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None =
     in the kernel whatever the load.  The program is the server under test
     (:meth:`ProbeContext.stats`), or ``program`` (a client the probe started), read with
     :func:`~grader.launch.base.process_stats`; ``hint`` is the failure's advice.
+
+    *Early verdict*: the window ends as soon as the failure is certain, so a busy loop is
+    judged in a fraction of a second and stops burning a CPU for the rest of the window
+    (a program that blocks always gets the whole window).  Certain means: the program has
+    already used more CPU than ``max_cpu`` allows over :data:`EARLY_MARGIN` windows (CPU
+    time only grows), or a thread was runnable in more looks than half the most the window
+    can take (one every :data:`RUNNABLE_SAMPLE` seconds, so at most ``seconds /
+    RUNNABLE_SAMPLE + 1``).  Either way the whole window would have failed it too.
     """
     window = ctx.param_float("seconds")
     limit = ctx.param_float("max_cpu")
@@ -167,26 +183,41 @@ def measure_idle_cpu(ctx: ProbeContext, label: str, *, program: Program | None =
 
     watched = pids()
     before = cpu()
+    quick_before = cpu_seconds(watched)
+    certain_cpu = limit * window * EARLY_MARGIN
+    certain_busy = RUNNABLE_LIMIT * (math.floor(window / RUNNABLE_SAMPLE) + 1)
     started = time.monotonic()
     end = started + window
     looks = busy = 0
+    decided = False
     while (now := time.monotonic()) < end:  # the measurement window itself, not a readiness wait
         looks += 1
         busy += runnable(watched)
+        if busy > certain_busy:
+            decided = True
+            break
+        if looks % CPU_LOOK_EVERY == 0 and quick_before is not None:
+            used_now = cpu_seconds(watched)
+            if used_now is not None and used_now - quick_before > certain_cpu:
+                decided = True
+                break
         time.sleep(min(RUNNABLE_SAMPLE, end - now))
     used = cpu() - before
-    share = used / (time.monotonic() - started)
-    ctx.log(f"{label}: {used:.3f} CPU s over {window:g} s ({share:.1%}); "
+    elapsed = time.monotonic() - started
+    share = used / elapsed
+    over = (f"{elapsed:.2f} s of the {window:g} s window (ended early: the verdict was certain)"
+            if decided else f"{window:g} s")
+    ctx.log(f"{label}: {used:.3f} CPU s over {over} ({share:.1%}); "
             f"runnable in {busy} of {looks} looks")
     spinning = looks >= RUNNABLE_LOOKS and busy > RUNNABLE_LIMIT * looks
-    if share > limit or spinning:
+    if share > limit or spinning or decided:
         raise ProbeFailed(
             f"busy loop: {share:.0%} CPU while idle {label}, runnable in {busy} of {looks} looks",
             hint=hint,
             evidence=Evidence(expected=f"under {limit:.0%} CPU over {window:g} s, and blocked "
                                        f"(not runnable) in most looks",
-                              actual=f"{used:.3f} CPU seconds ({share:.0%}); a thread runnable "
-                                     f"in {busy} of {looks} looks"),
+                              actual=f"{used:.3f} CPU seconds over {over} ({share:.0%}); a "
+                                     f"thread runnable in {busy} of {looks} looks"),
         )
 
 

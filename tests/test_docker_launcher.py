@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, ROOT, grade, not_passed, verdict
+from helpers import BUGS, ROOT, TESTS, grade, not_passed, verdict
 
 from grader.errors import GraderError
 from grader.launch import leftovers
@@ -69,9 +69,16 @@ def test_client_lab_reference_and_a_bug_under_docker() -> None:
         reference = grade("tcp-echo-client", launcher=launcher)
         buggy = grade("tcp-echo-client", BUGS / "tcp-echo-client" / "traceback_on_error.py",
                       launcher=launcher)
+        starved = grade("tcp-echo-client", TESTS / "programs" / "starved_single_recv_client.py",
+                        launcher=launcher, select=("echo/*", "partial/slow-echo"))
     assert not_passed(reference) == set() and reference.status == "passed"
     assert not_passed(buggy) == {"errors/closed-early", "errors/refused"}
     assert "traceback" in verdict(buggy, "errors/refused").reason
+    # the split echo is paced by the client's receive queue, looked up in its container
+    slow = verdict(starved, "partial/slow-echo")
+    assert not_passed(starved) == {"partial/slow-echo"} and "only part" in slow.reason
+    assert any("each once the program had read the one before" in line
+               for line in slow.transcript), list(slow.transcript)
     assert docker_leftovers() == []
 
 

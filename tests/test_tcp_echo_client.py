@@ -4,6 +4,7 @@ probes for the stated reason, and verdicts repeat exactly."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -16,6 +17,7 @@ from helpers import (
     grade_at_once,
     grade_known_bugs,
     not_passed,
+    verdict,
 )
 
 from grader.assignment import load
@@ -92,3 +94,18 @@ def test_refused_port_stays_refused_while_the_client_runs() -> None:
             other.bind(("127.0.0.1", port))
         with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
             pass
+
+
+STARVED = Path(__file__).resolve().parent / "programs" / "starved_single_recv_client.py"
+
+
+def test_slow_echo_fails_a_one_recv_client_however_late_it_reads() -> None:
+    """A one-recv() client that reads only 1 s after sending (as a starved one would) still
+    gets one byte from it: each byte of the echo is sent once the client has read the one
+    before.  With bytes 5 ms apart it found the whole echo in its one recv() and passed."""
+    result = grade("tcp-echo-client", STARVED, select=("echo/*", "partial/slow-echo"))
+    assert failed(result) == {"partial/slow-echo"}, [v.reason for v in result.verdicts]
+    probe = verdict(result, "partial/slow-echo")
+    assert "only part" in probe.reason, probe.reason
+    assert any("each once the program had read the one before" in line
+               for line in probe.transcript), list(probe.transcript)

@@ -16,6 +16,7 @@ from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Reset
 from grader.net import Conn, refusing_port
 from grader.probes.giving_up import Hints, judge_gave_up
+from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeFailed, excerpt, mismatch
 
@@ -90,6 +91,9 @@ def _expect_fin(ctx: ProbeContext, conn: Conn) -> None:
 
 def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = None,
            gap: float = 0.0, rcvbuf: int | None = None) -> tuple[ClientRun, Conn]:
+    """Play the echo server for one run of the client: accept it, read ``message``, echo it
+    (in ``echo_chunks``, each sent once the client has read the one before and at least
+    ``gap`` seconds after it), wait for its FIN, close; then wait for it to exit."""
     listener = ctx.listen()
     if rcvbuf is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -103,9 +107,15 @@ def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = N
                               "stderr:\n" + run.stderr.decode("utf-8", "replace")[-1500:],)))
     data = message.encode()
     _receive_message(ctx, conn, data)
+    pacer = None
     if echo_chunks:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn.send_all(data, deadline=ctx.reply_deadline(), chunks=echo_chunks, gap=gap)
+        pacer = Pacer(ctx, conn, program=program)
+    sent = conn.send_all(data, deadline=ctx.reply_deadline(), chunks=echo_chunks, gap=gap,
+                         pace=pacer)
+    if pacer is not None:
+        ctx.log(f"echoed {len(data)} bytes in {len(echo_chunks or ())} segments, "
+                f"{pacer.describe()}: {sent.describe()}")
     _expect_fin(ctx, conn)
     conn.close()  # like a real echo server: close once the client has closed its side
     run = ctx.finish_client(program, timeout=max(0.1, ctx.deadline - time.monotonic()))
@@ -128,7 +138,10 @@ def prints_echo(ctx: ProbeContext) -> None:
 def slow_echo(ctx: ProbeContext) -> None:
     """The echo arrives one byte at a time with gaps: the client still prints the whole message.
 
-    Source: docs/labs.md §14 ("however the echo is split").
+    Each byte is sent once the client has read the one before (its receive queue, looked up
+    in its network namespace; :class:`grader.probes.queues.Pacer`) and at least 5 ms after
+    it, so a client that takes one recv() as the whole echo gets one byte from it whatever
+    the machine's load.  Source: docs/labs.md §14 ("however the echo is split").
     """
     message = _message(ctx, 32)
     run, _ = _serve(ctx, message, echo_chunks=[1] * len(message), gap=0.005)

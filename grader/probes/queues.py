@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from grader.context import ProbeContext
 from grader.launch import sockdiag
+from grader.launch.base import Program
 from grader.launch.quiet import diag_socket
 from grader.launch.sockdiag import SocketInfo
 from grader.net import Conn
@@ -47,17 +48,21 @@ def unacked(conn: Conn) -> int:
 Address = tuple[str, int]
 
 
-def server_end_at(ctx: ProbeContext, server: Address, client: Address) -> SocketInfo | None:
+def server_end_at(ctx: ProbeContext, server: Address, client: Address, *,
+                  program: Program | None = None) -> SocketInfo | None:
     """The kernel's view of the server's end of the connection from ``client`` to ``server``
     (host, port): one exact sock_diag lookup in the program's network namespace.
 
-    None once that socket is gone (closed by the program, or reset and closed by its
-    kernel: a socket in state CLOSE has left the kernel's table), and when the kernel
-    cannot be asked.
+    The program is the server under test, or ``program`` when given: the peer program
+    whose end it is, such as a client the grader serves (then ``server`` is the client
+    program's address, ``client`` the grader's).  None once that socket is gone (closed by
+    the program, or reset and closed by its kernel: a socket in state CLOSE has left the
+    kernel's table), and when the kernel cannot be asked.
     """
-    if ctx.program is None:
+    program = program or ctx.program
+    if program is None:
         return sockdiag.lookup(server, client)  # no program: the grader's own namespace
-    diag = diag_socket(ctx.program)
+    diag = diag_socket(program)
     if diag is None:  # its namespace is gone (a container that exited): so is the socket
         return None
     with diag:
@@ -118,7 +123,8 @@ def accepted(pids: Sequence[int], inode: int) -> bool:
     return False
 
 
-def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL) -> bool:
+def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL,
+                   program: Program | None = None) -> bool:
     """Wait until every byte sent on ``conn`` reached the server and the server read it.
 
     Two real conditions, polled until the reply deadline: our send queue is
@@ -127,7 +133,8 @@ def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL) -> 
     recv()).  A request split in pieces thus reaches the program as pieces, whatever the
     machine's load.  True at once when ``conn`` was reset (nothing more reaches the
     server).  False when the deadline passed first (a program that never reads; the caller
-    goes on).  ``interval``: seconds between two looks.
+    goes on).  ``interval``: seconds between two looks; ``program``: the peer program, when
+    it is not the server under test (:func:`server_end_at`).
     """
 
     def done() -> bool | None:
@@ -136,7 +143,7 @@ def read_by_server(ctx: ProbeContext, conn: Conn, *, interval: float = POLL) -> 
             return True   # bytes the reset left unacknowledged: snd_una stops moving)
         if unacked(conn):
             return None
-        end = server_end_at(ctx, *pair)
+        end = server_end_at(ctx, *pair, program=program)
         return True if end is None or not end.unread else None
 
     return wait_for(done, deadline=ctx.reply_deadline(), interval=interval) is not None
@@ -154,24 +161,29 @@ class Pacer:
     :attr:`held` is False, the wait is logged, and only the caller's gap spaces the rest
     (the gap is kept between every two pieces either way).  A probe that writes its pieces
     itself calls it before each piece it wants read apart (HTTP at a request's cuts, FTP
-    between a command's pieces).
-    Source: docs/labs.md §1, §5, §7–§11, §13 (one recv() is not one message).
+    between a command's pieces).  ``program`` is the peer program when it is not the server
+    under test: a client the grader serves (the echo client's split echo).
+    Source: docs/labs.md §1, §5, §7–§11, §13, §14 (one recv() is not one message).
     """
 
-    def __init__(self, ctx: ProbeContext, conn: Conn) -> None:
+    def __init__(self, ctx: ProbeContext, conn: Conn, *, program: Program | None = None) -> None:
         self.ctx = ctx
         self.conn = conn
+        self.program = program
         self.held = True
+        #: Who reads the pieces, as the transcript names it.
+        self.reader = "the server" if program is None else "the program"
 
     def __call__(self) -> bool:
-        if self.held and not read_by_server(self.ctx, self.conn, interval=0.001):
+        if self.held and not read_by_server(self.ctx, self.conn, interval=0.001,
+                                            program=self.program):
             self.held = False
-            self.ctx.log("the server had not read the last piece by the reply deadline: "
+            self.ctx.log(f"{self.reader} had not read the last piece by the reply deadline: "
                          "the rest goes without waiting for it")
         return self.held
 
     def describe(self) -> str:
         """How the pieces went, for the probe's transcript."""
-        return ("each once the server had read the one before" if self.held
-                else "not waited for after the server stopped reading")
+        return (f"each once {self.reader} had read the one before" if self.held
+                else f"not waited for after {self.reader} stopped reading")
 

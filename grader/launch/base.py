@@ -272,6 +272,17 @@ def process_stats(pids: Iterable[int]) -> ProcessStats | None:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(path: str) -> list[bytes] | None:
+    """The fields of a ``/proc/.../stat`` file after the command name (``man 5 proc``: the
+    state is the first, utime the 12th); None when it cannot be read (the task is gone)."""
+    try:
+        with open(path, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
 def cpu_seconds(pids: Iterable[int]) -> float | None:
     """CPU seconds (user + system, every thread's, the dead ones' included) that ``pids`` have
     used, from ``/proc/PID/stat`` alone (clock ticks, 10 ms); None when none can be read.
@@ -279,18 +290,9 @@ def cpu_seconds(pids: Iterable[int]) -> float | None:
     The same figure as :func:`process_stats`' ``cpu_seconds`` at a fraction of its cost
     (one read a process), for looks repeated during a measurement.
     """
-    total = 0
-    read = False
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
-        read = True
-    return total / _CLOCK_TICKS if read else None
+    ticks = [int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+             for pid in pids if (fields := _stat_fields(f"/proc/{pid}/stat")) is not None]
+    return sum(ticks) / _CLOCK_TICKS if ticks else None
 
 
 def _thread_states(pids: Iterable[int]) -> list[bytes]:
@@ -302,13 +304,9 @@ def _thread_states(pids: Iterable[int]) -> list[bytes]:
         except OSError:
             continue
         for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            end = stat.rfind(b")")
-            states.append(stat[end + 2 : end + 3])
+            fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+            if fields:
+                states.append(fields[0][:1])
     return states
 
 

@@ -30,6 +30,9 @@ from grader.launch import netns
 #: Four once drove a slower 2-core machine to a load average of 20, where reference programs
 #: missed 2 s reply deadlines; that was before programs started by ``vfork`` and probes
 #: stopped walking ``/proc`` (a quarter less CPU), and the load average now stays near 7.
+#: Six are past the point of gain: 16.3 min at a load average of 17-20, where two Docker
+#: gradings of client-lab references failed (a chat client that never connected, a UDP
+#: client none of whose datagrams arrived in 10 s; not reproduced since, 2026-12-01).
 #: ``SOCKGRADE_TEST_WORKERS`` overrides it.
 WORKERS = 4
 

@@ -109,3 +109,18 @@ def test_slow_echo_fails_a_one_recv_client_however_late_it_reads() -> None:
     assert "only part" in probe.reason, probe.reason
     assert any("each once the program had read the one before" in line
                for line in probe.transcript), list(probe.transcript)
+
+
+@pytest.mark.parametrize(("program", "state"), [
+    ("never_connects_client.py", "every thread blocked, waiting for an event"),
+    ("spins_before_connecting_client.py", "running or waiting for a CPU"),
+])
+def test_a_client_that_never_connects_is_told_what_it_was_doing(program: str, state: str) -> None:
+    """The evidence of "never connected" gives the client's state at the deadline and the CPU
+    it used, so a client blocked elsewhere is told from one that was busy (or starved)."""
+    result = grade("tcp-echo-client", STARVED.parent / program, select=("echo/prints-echo",))
+    assert failed(result) == {"echo/prints-echo"}
+    probe = verdict(result, "echo/prints-echo")
+    assert probe.reason == "the client never connected", probe.reason
+    details = [d for d in probe.evidence.details if d.startswith("at the deadline: ")]
+    assert details and state in details[0] and "CPU s used" in details[0], probe.evidence.details

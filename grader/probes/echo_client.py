@@ -15,6 +15,7 @@ import time
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Reset
 from grader.net import Conn, refusing_port
+from grader.probes.common import never_connected
 from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
@@ -100,11 +101,8 @@ def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = N
     program = ctx.start_client(port=listener.getsockname()[1], message=message)
     conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, 5.0)))
     if conn is None:
-        run = ctx.finish_client(program, timeout=0.5)
-        raise ProbeFailed("the client never connected",
-                          hint="connect to the host and port given on the command line",
-                          evidence=Evidence(actual=f"exit status {run.status}", details=(
-                              "stderr:\n" + run.stderr.decode("utf-8", "replace")[-1500:],)))
+        raise never_connected(ctx, program,
+                              hint="connect to the host and port given on the command line")
     data = message.encode()
     _receive_message(ctx, conn, data)
     pacer = None
@@ -228,7 +226,7 @@ def large_message(ctx: ProbeContext) -> None:
     program = ctx.start_client(port=listener.getsockname()[1], message=message)
     conn = ctx.accept(listener, deadline=ctx.reply_deadline(5.0))
     if conn is None:
-        raise ProbeFailed("the client never connected", hint="connect to the given host and port")
+        raise never_connected(ctx, program, hint="connect to the given host and port")
     data = message.encode()
     received = bytearray()
     while len(received) < len(data):  # each read may wait the reply timeout (idle limit)

@@ -32,6 +32,7 @@ from grader.events import Closed, Done, Event, Reset
 from grader.launch.base import Program
 from grader.launch.quiet import blocked
 from grader.net import Conn, refusing_port
+from grader.probes.common import never_connected
 from grader.probes.file_transfer import protocol
 from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.registry import REGISTRY, Param
@@ -105,12 +106,8 @@ def _start(ctx: ProbeContext, file: Path, *, rcvbuf: int | None = None) -> tuple
     program = ctx.start_client(port=listener.getsockname()[1], values={"file": str(file)})
     conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, _CONNECT_WAIT)))
     if conn is None:
-        run = ctx.finish_client(program, timeout=0.5)
-        raise ProbeFailed("the client never connected",
-                          hint="connect to the host and port given on the command line, then "
-                               "send the upload",
-                          evidence=Evidence(actual=f"exit status {run.status}", details=(
-                              "stderr:\n" + run.stderr.decode("utf-8", "replace")[-1500:],)))
+        raise never_connected(ctx, program, hint="connect to the host and port given on the "
+                                                 "command line, then send the upload")
     return conn, program
 
 

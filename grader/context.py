@@ -37,6 +37,7 @@ from grader.launch.base import (
     ProcessStats,
     Program,
     SocketMaker,
+    describe_state,
     process_stats,
 )
 from grader.probes.registry import ParamValue
@@ -427,7 +428,8 @@ class ProbeContext:
         wait = self.deadline - started if timeout is None else timeout
         status = program.wait(max(0.0, wait))
         if status is None:
-            self.log("client still running at the deadline: killed")
+            self.log(f"client still running at the deadline ({describe_state(program.pids())}): "
+                     "killed")
         program.stop()
         return ClientRun(status=status, output=program.output(), elapsed=time.monotonic() - started)
 

@@ -124,3 +124,6 @@ def test_a_client_that_never_connects_is_told_what_it_was_doing(program: str, st
     assert probe.reason == "the client never connected", probe.reason
     details = [d for d in probe.evidence.details if d.startswith("at the deadline: ")]
     assert details and state in details[0] and "CPU s used" in details[0], probe.evidence.details
+    # killed at the end of its 0.5 s to exit, and the transcript says in what state
+    assert any(line.endswith("killed") and f"at the deadline ({state}" in line
+               for line in probe.transcript), list(probe.transcript)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -323,6 +323,21 @@ def waiting(pids: Iterable[int]) -> bool:
     or X) does nothing and does not count.  A program with no live thread is not waiting."""
     states = [state for state in _thread_states(pids) if state not in (b"Z", b"X")]
     return bool(states) and all(state == b"S" for state in states)
+
+
+def describe_state(pids: Sequence[int]) -> str:
+    """What a program is doing now, in words for evidence and transcripts: exited, every
+    thread blocked (waiting for an event), or running or waiting for a CPU (busy, or starved
+    on a loaded machine), with the CPU seconds it has used since its start (``/proc``)."""
+    if not pids:
+        return "it had exited"
+    used = cpu_seconds(pids)
+    cpu = "" if used is None else f", {used:.2f} CPU s used since its start"
+    if waiting(pids):
+        return "every thread blocked, waiting for an event" + cpu
+    if runnable(pids):
+        return "running or waiting for a CPU" + cpu
+    return "neither blocked nor running (waiting for the disk, or stopped)" + cpu
 
 
 def socket_inodes(pid: int) -> set[str]:

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Overflow, Reset, Timeout
-from grader.launch.base import Program, cpu_seconds, runnable, waiting
+from grader.launch.base import Program, describe_state
 from grader.net import Conn, ReadResult
 from grader.probes.registry import REGISTRY
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt, mismatch
@@ -189,27 +189,12 @@ def file_digest(path: Path) -> tuple[int, str] | None:
         return None
 
 
-def client_state(program: Program) -> str:
-    """What a client program is doing now, for evidence: exited, every thread blocked
-    (waiting for an event), or running or waiting for a CPU (busy, or starved on a loaded
-    machine), with the CPU seconds it has used since its start (``/proc``)."""
-    pids = program.pids()
-    if not pids:
-        return "it had exited"
-    used = cpu_seconds(pids)
-    cpu = "" if used is None else f", {used:.2f} CPU s used since its start"
-    if waiting(pids):
-        return "every thread blocked, waiting for an event" + cpu
-    if runnable(pids):
-        return "running or waiting for a CPU" + cpu
-    return "neither blocked nor running (waiting for the disk, or stopped)" + cpu
-
-
 def never_connected(ctx: ProbeContext, program: Program, *, hint: str) -> ProbeFailed:
     """The failure of a client that did not connect to the grader by the deadline: its state
-    at that moment (:func:`client_state`, so a client starved of CPU is told from one blocked
-    elsewhere), then its exit status and stderr tail once it has had 0.5 s more to exit."""
-    state = client_state(program)
+    at that moment (:func:`grader.launch.base.describe_state`, so a client starved of CPU is
+    told from one blocked elsewhere), then its exit status and stderr tail once it has had
+    0.5 s more to exit."""
+    state = describe_state(program.pids())
     ctx.log(f"the client had not connected: {state}")
     run = ctx.finish_client(program, timeout=0.5)
     return ProbeFailed("the client never connected", hint=hint,

@@ -72,20 +72,27 @@ def add_batch_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                          help="gradebook.csv gets a column per probe (its outcome)")
 
 
+def _bundle_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *,
+                    help: str, out: str, out_help: str) -> argparse.ArgumentParser:
+    """A subcommand that bundles sockgrade for an autograder: ASSIGNMENT, ``--out`` and
+    ``--wheel``, the arguments ``gradescope`` and ``prairielearn`` share."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("assignment", help="assignment id or TOML file")
+    parser.add_argument("--out", default=out, help=out_help)
+    parser.add_argument("--wheel", help="a sockgrade wheel to bundle (default: build one from "
+                                        "the source tree)")
+    return parser
+
+
 def add_autograder_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``gradescope`` and ``prairielearn`` on the subcommand parser ``sub``."""
-    p_gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
-    p_gs.add_argument("assignment", help="assignment id or TOML file")
-    p_gs.add_argument("--out", default="autograder.zip", help="zip to write")
-    p_gs.add_argument("--wheel", help="a sockgrade wheel to bundle (default: build one from "
-                                      "the source tree)")
+    p_gs = _bundle_command(sub, "gradescope", help="build a Gradescope autograder zip",
+                           out="autograder.zip", out_help="zip to write")
     p_gs.add_argument("--hidden-visibility", default="hidden",
                       choices=("hidden", "after_due_date", "after_published"),
                       help="Gradescope visibility of hidden probes (default: hidden)")
-    p_pl = sub.add_parser("prairielearn", help="build a PrairieLearn external-grader folder")
-    p_pl.add_argument("assignment", help="assignment id or TOML file")
-    p_pl.add_argument("--out", default="sockgrade-prairielearn", help="folder to write")
-    p_pl.add_argument("--wheel", help="a sockgrade wheel to bundle (default: build one from "
-                                      "the source tree)")
+    p_pl = _bundle_command(sub, "prairielearn",
+                           help="build a PrairieLearn external-grader folder",
+                           out="sockgrade-prairielearn", out_help="folder to write")
     p_pl.add_argument("--image", default="python:3.11-slim",
                       help="grading image for the README and Dockerfile")

@@ -195,7 +195,6 @@ def never_connected(ctx: ProbeContext, program: Program, *, hint: str) -> ProbeF
     told from one blocked elsewhere), then its exit status and stderr tail once it has had
     0.5 s more to exit."""
     state = describe_state(program.pids())
-    ctx.log(f"the client had not connected: {state}")
     run = ctx.finish_client(program, timeout=0.5)
     return ProbeFailed("the client never connected", hint=hint,
                        evidence=Evidence(actual=f"exit status {run.status}", details=(

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader import net, tls
 from grader.launch.base import (
@@ -39,6 +39,7 @@ from grader.launch.base import (
     SocketMaker,
     describe_state,
     process_stats,
+    starved,
 )
 from grader.probes.registry import ParamValue
 from grader.readiness import StartResult
@@ -48,6 +49,12 @@ from grader.verdict import Evidence, ProbeError, ProbeFailed
 if TYPE_CHECKING:  # the assignment model sits above the probes that this context serves
     from grader.assignment import Assignment, ProbeConfig
 
+
+T = TypeVar("T")
+
+#: Seconds between two looks at a client starved of CPU while it is given more time
+#: (:meth:`ProbeContext.while_starved`): ``/proc`` gives no event to wait on.
+STARVED_LOOK = 0.1
 
 #: Seconds a refused connect waits for the server's process to finish exiting (so the hint names why).
 EXIT_GRACE = 0.5
@@ -423,15 +430,60 @@ class ProbeContext:
         return program
 
     def finish_client(self, program: Program, *, timeout: float | None = None) -> ClientRun:
-        """Wait for a client to exit (kill it at the deadline) and collect its output."""
+        """Wait for a client to exit (kill it at the deadline) and collect its output.
+
+        ``timeout`` (seconds; default: until the probe's deadline) is how long it may run; a
+        client starved of CPU then is waited for longer (:meth:`while_starved`).
+        """
         started = time.monotonic()
         wait = self.deadline - started if timeout is None else timeout
         status = program.wait(max(0.0, wait))
+        if status is None:
+            status = self.while_starved(program, waited=wait, what="still running",
+                                        attempt=lambda until: program.wait(
+                                            max(0.0, until - time.monotonic())))
         if status is None:
             self.log(f"client still running at the deadline ({describe_state(program.pids())}): "
                      "killed")
         program.stop()
         return ClientRun(status=status, output=program.output(), elapsed=time.monotonic() - started)
+
+    def while_starved(self, program: Program, *, waited: float, what: str,
+                      attempt: Callable[[float], T | None]) -> T | None:
+        """Give a client that a wait for it found starved of CPU more time, once that wait
+        (``waited`` seconds, ``what`` it found: "no connection") is over.
+
+        While the client stays starved (:func:`grader.launch.base.starved`: runnable, with
+        little CPU used), ``attempt(until)`` is called with deadlines :data:`STARVED_LOOK`
+        seconds apart until it returns a value, up to ``waited`` seconds more and never past the
+        probe's deadline; the transcript says so.  Returns that value, or None at once when the
+        client is not (or no longer) starved: the caller judges it as before.  Raises ProbeError
+        when it is still starved at the end: a machine too loaded to run it is not the
+        program's fault, and an ``error`` costs no points.  Failing it would make the verdict
+        depend on the machine's load (docs/labs.md, "Starting programs").
+        """
+        why = starved(program.pids())
+        if why is None:
+            return None
+        self.log(f"{what} after {waited:g} s, but the client was {why}: starved of CPU, not "
+                 f"stuck; waiting up to {waited:g} s more while it stays so")
+        began = time.monotonic()
+        until = min(self.deadline, began + waited)
+        while True:
+            value = attempt(min(until, time.monotonic() + STARVED_LOOK))
+            if value is not None:
+                self.log(f"the client got on {time.monotonic() - began:.2f} s later")
+                return value
+            why = starved(program.pids())
+            if why is None:
+                self.log(f"the client is no longer starved "
+                         f"{time.monotonic() - began:.2f} s later: {describe_state(program.pids())}")
+                return None
+            if time.monotonic() >= until:
+                raise ProbeError(f"the client was still starved of CPU after a {waited:g} s "
+                                 f"wait and {time.monotonic() - began:.1f} s more ({why}): the "
+                                 f"machine is too loaded to grade it; grade it again on a "
+                                 f"quieter machine")
 
     # -- cleanup ---------------------------------------------------------
 

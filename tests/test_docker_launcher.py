@@ -82,6 +82,32 @@ def test_client_lab_reference_and_a_bug_under_docker() -> None:
     assert docker_leftovers() == []
 
 
+def test_a_client_starved_of_cpu_is_waited_for_and_never_failed_for_it() -> None:
+    """Under a 2% CPU quota, a client that needs 0.09 CPU s before it connects is still
+    runnable with little CPU used at the 5 s deadline: the wait goes on (the transcript says
+    why) and it passes, for its connection and for its exit.  A client that spins instead of
+    connecting is still starved at twice the wait: an error (the machine's fault), never a
+    failure; unstarved, it fails (see test_tcp_echo_client)."""
+    programs = ("slow_start_client.py", "spins_before_connecting_client.py")
+    with docker_launcher(cpus=0.02) as launcher, ThreadPoolExecutor(2) as pool:
+        slow, spinner = pool.map(
+            lambda name: grade("tcp-echo-client", TESTS / "programs" / name, launcher=launcher,
+                               select=("echo/prints-echo", "errors/refused")), programs)
+    # waited for twice: for its connection, and (refused) for its exit after the 5 s it may run
+    for name, found in (("echo/prints-echo", "no connection"), ("errors/refused", "still running")):
+        waited = verdict(slow, name)
+        assert waited.outcome is Outcome.PASSED, (name, waited.reason, waited.transcript)
+        assert any(f"{found} after 5 s, but the client was runnable" in line
+                   and "starved of CPU, not stuck" in line for line in waited.transcript), (
+            waited.transcript)
+        assert any("the client got on" in line for line in waited.transcript), waited.transcript
+    spun = verdict(spinner, "echo/prints-echo")
+    assert spun.outcome is Outcome.ERROR, (spun.outcome, spun.reason)
+    assert verdict(spinner, "errors/refused").outcome is Outcome.ERROR
+    assert "still starved of CPU after a 5 s wait" in spun.reason, spun.reason
+    assert docker_leftovers() == []
+
+
 def test_hard_coded_port_grades_in_parallel_in_separate_containers() -> None:
     program = ECHO_BUGS / "hardcoded_port.py"
     with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:

@@ -340,6 +340,29 @@ def describe_state(pids: Sequence[int]) -> str:
     return "neither blocked nor running (waiting for the disk, or stopped)" + cpu
 
 
+#: CPU seconds a program may have used and still count as starved of CPU (:func:`starved`).
+#: Starting Python and connecting takes a tenth of it (about 0.05 s); a program that used more
+#: was given the CPU and spent it on something else.
+STARVED_CPU = 0.5
+
+
+def starved(pids: Sequence[int]) -> str | None:
+    """Why the program of ``pids`` counts as starved of CPU now, in words; None when it does not.
+
+    Starved: alive, not every thread blocked waiting for an event (so running, waiting for a
+    CPU, or for the disk) and under :data:`STARVED_CPU` CPU seconds used since its start
+    (``/proc``): a loaded machine has not yet run it long enough to do what it was started
+    for.  A program that blocks (on a sleep, an unanswered connect) or that has spent more CPU
+    (a busy loop) is not starved.
+    """
+    if not pids or waiting(pids):
+        return None
+    used = cpu_seconds(pids)
+    if used is None or used >= STARVED_CPU:
+        return None
+    return f"runnable with only {used:.2f} CPU s used since its start"
+
+
 def socket_inodes(pid: int) -> set[str]:
     """Inodes (as text) of the sockets process ``pid`` holds open; empty when it cannot be read."""
     inodes = set()

@@ -42,7 +42,7 @@ from grader.events import Closed, Done, Event, Reset
 from grader.launch.base import Output, Program
 from grader.launch.quiet import blocked
 from grader.net import Conn
-from grader.probes.common import never_connected, wait_for
+from grader.probes.common import accept_client, wait_for
 from grader.probes.generic import IDLE_PARAMS, measure_idle_cpu
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
@@ -161,10 +161,8 @@ def _start(ctx: ProbeContext) -> _Session:
     name = _name(ctx, "me")
     listener = ctx.listen()
     program = ctx.start_client(port=listener.getsockname()[1], values={"username": name})
-    conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, _CONNECT_WAIT)))
-    if conn is None:
-        raise never_connected(ctx, program,
-                              hint="connect to the host and port given on the command line")
+    conn = accept_client(ctx, listener, program, wait=max(ctx.reply_timeout, _CONNECT_WAIT),
+                         hint="connect to the host and port given on the command line")
     session = _Session(ctx=ctx, conn=conn, program=program, name=name, strings=strings,
                        decoder=LineDecoder(max_line=_MAX_LINE))
     session.send(strings.prompt.encode())

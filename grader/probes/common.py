@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -187,6 +188,25 @@ def file_digest(path: Path) -> tuple[int, str] | None:
             return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
+
+
+def accept_client(ctx: ProbeContext, listener: socket.socket, program: Program, *,
+                  wait: float, hint: str) -> Conn:
+    """The client's connection on ``listener``, accepted within ``wait`` seconds (bounded by
+    the probe's deadline); raises :func:`never_connected`'s ProbeFailed (with ``hint``) when it
+    does not come.
+
+    A client starved of CPU at that deadline is waited for longer
+    (:meth:`grader.context.ProbeContext.while_starved`; ProbeError when it stays starved).
+    Source: docs/labs.md ("Starting programs": a client connects within 5 s of its start).
+    """
+    conn = ctx.accept(listener, deadline=ctx.reply_deadline(wait))
+    if conn is None:
+        conn = ctx.while_starved(program, waited=wait, what="no connection",
+                                 attempt=lambda until: ctx.accept(listener, deadline=until))
+    if conn is None:
+        raise never_connected(ctx, program, hint=hint)
+    return conn
 
 
 def never_connected(ctx: ProbeContext, program: Program, *, hint: str) -> ProbeFailed:

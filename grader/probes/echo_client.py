@@ -15,7 +15,7 @@ import time
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Reset
 from grader.net import Conn, refusing_port
-from grader.probes.common import never_connected
+from grader.probes.common import accept_client
 from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
@@ -99,10 +99,8 @@ def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = N
     if rcvbuf is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     program = ctx.start_client(port=listener.getsockname()[1], message=message)
-    conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, 5.0)))
-    if conn is None:
-        raise never_connected(ctx, program,
-                              hint="connect to the host and port given on the command line")
+    conn = accept_client(ctx, listener, program, wait=max(ctx.reply_timeout, 5.0),
+                         hint="connect to the host and port given on the command line")
     data = message.encode()
     _receive_message(ctx, conn, data)
     pacer = None
@@ -224,9 +222,8 @@ def large_message(ctx: ProbeContext) -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
     program = ctx.start_client(port=listener.getsockname()[1], message=message)
-    conn = ctx.accept(listener, deadline=ctx.reply_deadline(5.0))
-    if conn is None:
-        raise never_connected(ctx, program, hint="connect to the given host and port")
+    conn = accept_client(ctx, listener, program, wait=5.0,
+                         hint="connect to the given host and port")
     data = message.encode()
     received = bytearray()
     while len(received) < len(data):  # each read may wait the reply timeout (idle limit)

@@ -32,7 +32,7 @@ from grader.events import Closed, Done, Event, Reset
 from grader.launch.base import Program
 from grader.launch.quiet import blocked
 from grader.net import Conn, refusing_port
-from grader.probes.common import never_connected
+from grader.probes.common import accept_client
 from grader.probes.file_transfer import protocol
 from grader.probes.giving_up import Hints, judge_gave_up
 from grader.probes.registry import REGISTRY, Param
@@ -104,10 +104,9 @@ def _start(ctx: ProbeContext, file: Path, *, rcvbuf: int | None = None) -> tuple
     if rcvbuf is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     program = ctx.start_client(port=listener.getsockname()[1], values={"file": str(file)})
-    conn = ctx.accept(listener, deadline=ctx.reply_deadline(max(ctx.reply_timeout, _CONNECT_WAIT)))
-    if conn is None:
-        raise never_connected(ctx, program, hint="connect to the host and port given on the "
-                                                 "command line, then send the upload")
+    conn = accept_client(ctx, listener, program, wait=max(ctx.reply_timeout, _CONNECT_WAIT),
+                         hint="connect to the host and port given on the command line, then "
+                              "send the upload")
     return conn, program
 
 

@@ -40,6 +40,7 @@ from grader.launch.base import (
     describe_state,
     process_stats,
     starved,
+    waiting,
 )
 from grader.probes.registry import ParamValue
 from grader.readiness import StartResult
@@ -52,9 +53,12 @@ if TYPE_CHECKING:  # the assignment model sits above the probes that this contex
 
 T = TypeVar("T")
 
-#: Seconds between two looks at a client starved of CPU while it is given more time
-#: (:meth:`ProbeContext.while_starved`): ``/proc`` gives no event to wait on.
-STARVED_LOOK = 0.1
+#: Seconds between two looks at a client that may be starved of CPU while it is given more
+#: time (:meth:`ProbeContext.while_starved`): ``/proc`` gives no event to wait on.
+STARVED_LOOK = 0.05
+#: Seconds a client must be seen blocked, without a break, to count as blocked rather than
+#: starved (:meth:`ProbeContext.while_starved`): a starved client blocks for moments too.
+BLOCKED_FOR = 0.3
 
 #: Seconds a refused connect waits for the server's process to finish exiting (so the hint names why).
 EXIT_GRACE = 0.5
@@ -429,16 +433,19 @@ class ProbeContext:
             self._programs.append(program)
         return program
 
-    def finish_client(self, program: Program, *, timeout: float | None = None) -> ClientRun:
+    def finish_client(self, program: Program, *, timeout: float | None = None,
+                      starved_grace: bool = False) -> ClientRun:
         """Wait for a client to exit (kill it at the deadline) and collect its output.
 
-        ``timeout`` (seconds; default: until the probe's deadline) is how long it may run; a
-        client starved of CPU then is waited for longer (:meth:`while_starved`).
+        ``timeout`` (seconds; default: until the probe's deadline) is how long it may run.
+        With ``starved_grace`` (where that time is what the client is given to finish, not a
+        moment to stop it at), a client starved of CPU then is waited for longer
+        (:meth:`while_starved`; ProbeError when it stays starved).
         """
         started = time.monotonic()
         wait = self.deadline - started if timeout is None else timeout
         status = program.wait(max(0.0, wait))
-        if status is None:
+        if status is None and starved_grace:
             status = self.while_starved(program, waited=wait, what="still running",
                                         attempt=lambda until: program.wait(
                                             max(0.0, until - time.monotonic())))
@@ -450,40 +457,63 @@ class ProbeContext:
 
     def while_starved(self, program: Program, *, waited: float, what: str,
                       attempt: Callable[[float], T | None]) -> T | None:
-        """Give a client that a wait for it found starved of CPU more time, once that wait
-        (``waited`` seconds, ``what`` it found: "no connection") is over.
+        """Give a client more time if a wait for it (``waited`` seconds, over now, in which
+        ``what`` happened: "no connection") may have found it starved of CPU.
 
-        While the client stays starved (:func:`grader.launch.base.starved`: runnable, with
-        little CPU used), ``attempt(until)`` is called with deadlines :data:`STARVED_LOOK`
-        seconds apart until it returns a value, up to ``waited`` seconds more and never past the
-        probe's deadline; the transcript says so.  Returns that value, or None at once when the
-        client is not (or no longer) starved: the caller judges it as before.  Raises ProbeError
-        when it is still starved at the end: a machine too loaded to run it is not the
-        program's fault, and an ``error`` costs no points.  Failing it would make the verdict
-        depend on the machine's load (docs/labs.md, "Starting programs").
+        Starved (:func:`grader.launch.base.starved`): alive, not blocked, under half a CPU
+        second used.  A starved client may block for a moment (a connect's handshake, a write
+        to its output pipe), so it counts as blocked only once seen blocked for
+        :data:`BLOCKED_FOR` seconds without a break.  ``attempt(until)`` is called with
+        deadlines :data:`STARVED_LOOK` seconds apart until it returns a value, up to ``waited``
+        seconds more and never past the probe's deadline, and the transcript says why.
+
+        Returns that value; or None once the client has exited, has used its CPU allowance,
+        or stays blocked: the caller judges it as before.  Raises ProbeError when it is
+        neither by the end (still starved): a machine too loaded to run it is not the
+        program's fault, and an ``error`` costs no points, where failing it would make the
+        verdict depend on the load (docs/labs.md, "Starting programs").
         """
-        why = starved(program.pids())
-        if why is None:
-            return None
-        self.log(f"{what} after {waited:g} s, but the client was {why}: starved of CPU, not "
-                 f"stuck; waiting up to {waited:g} s more while it stays so")
         began = time.monotonic()
         until = min(self.deadline, began + waited)
+        blocked_since: float | None = None
+        starved_seen = False
         while True:
-            value = attempt(min(until, time.monotonic() + STARVED_LOOK))
-            if value is not None:
-                self.log(f"the client got on {time.monotonic() - began:.2f} s later")
-                return value
-            why = starved(program.pids())
+            now = time.monotonic()
+            pids = program.pids()
+            why = starved(pids)
+            if why is None and not waiting(pids):  # exited, or it had the CPU and spent it
+                break
             if why is None:
-                self.log(f"the client is no longer starved "
-                         f"{time.monotonic() - began:.2f} s later: {describe_state(program.pids())}")
-                return None
+                blocked_since = now if blocked_since is None else blocked_since
+                if now - blocked_since >= BLOCKED_FOR:
+                    break
+            else:
+                blocked_since = None
+                if not starved_seen:
+                    starved_seen = True
+                    self.log(f"{what} after {waited:g} s, but the client was {why}: starved "
+                             f"of CPU, not stuck; waiting up to {until - now:.1f} s more while "
+                             f"it stays so")
+            value = attempt(min(until, now + STARVED_LOOK))
+            if value is not None:
+                if starved_seen:
+                    self.log(f"the client got on {time.monotonic() - began:.2f} s later")
+                return value
             if time.monotonic() >= until:
+                if not starved_seen:
+                    return None
                 raise ProbeError(f"the client was still starved of CPU after a {waited:g} s "
-                                 f"wait and {time.monotonic() - began:.1f} s more ({why}): the "
-                                 f"machine is too loaded to grade it; grade it again on a "
-                                 f"quieter machine")
+                                 f"wait and {time.monotonic() - began:.1f} s more "
+                                 f"({why or 'blocked for a moment'}): the machine is too "
+                                 f"loaded to grade it; grade it again on a quieter machine")
+        # one last look: it may have exited (or connected) since the attempt before
+        value = attempt(time.monotonic())
+        if starved_seen:
+            later = time.monotonic() - began
+            self.log(f"the client got on {later:.2f} s later" if value is not None else
+                     f"the client is no longer starved {later:.2f} s later: "
+                     f"{describe_state(program.pids())}")
+        return value
 
     # -- cleanup ---------------------------------------------------------
 

@@ -96,7 +96,7 @@ def test_a_client_starved_of_cpu_is_waited_for_and_never_failed_for_it() -> None
     # waited for twice: for its connection, and (refused) for its exit after the 5 s it may run
     for name, found in (("echo/prints-echo", "no connection"), ("errors/refused", "still running")):
         waited = verdict(slow, name)
-        assert waited.outcome is Outcome.PASSED, (name, waited.reason, waited.transcript)
+        assert waited.outcome is Outcome.PASSED, "\n".join((name, waited.reason, *waited.transcript))
         assert any(f"{found} after 5 s, but the client was runnable" in line
                    and "starved of CPU, not stuck" in line for line in waited.transcript), (
             waited.transcript)

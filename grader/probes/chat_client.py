@@ -433,7 +433,7 @@ def stdin_eof(ctx: ProbeContext) -> None:
                                "shut down or close the socket and end",
                           evidence=Evidence(transport=rest.end.describe()))
     session.conn.close()
-    run = ctx.finish_client(session.program, timeout=within)
+    run = ctx.finish_client(session.program, timeout=within, starved_grace=True)
     stderr = run.stderr.decode("utf-8", "replace")
     if run.status is None:
         raise ProbeFailed(f"the client did not exit within {within:g} s after EOF and the "

@@ -114,7 +114,7 @@ def _serve(ctx: ProbeContext, message: str, *, echo_chunks: list[int] | None = N
                 f"{pacer.describe()}: {sent.describe()}")
     _expect_fin(ctx, conn)
     conn.close()  # like a real echo server: close once the client has closed its side
-    run = ctx.finish_client(program, timeout=max(0.1, ctx.deadline - time.monotonic()))
+    run = ctx.finish_client(program, timeout=max(0.1, ctx.deadline - time.monotonic()), starved_grace=True)
     return run, conn
 
 
@@ -183,7 +183,7 @@ def refused(ctx: ProbeContext) -> None:
     """
     with refusing_port(ctx.launcher.listen_host) as port:
         program = ctx.start_client(port=port, message="anyone there?")
-        run = ctx.finish_client(program, timeout=5.0)
+        run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     _expect_clean_error(ctx, run, "connection refused")
 
 
@@ -201,7 +201,7 @@ def closed_early(ctx: ProbeContext) -> None:
         conn.read_exactly(6, deadline=ctx.reply_deadline())
         conn.close()
         ctx.log("accepted, read the message, closed without replying")
-    run = ctx.finish_client(program, timeout=5.0)
+    run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     _expect_clean_error(ctx, run, "server closed without replying")
 
 
@@ -240,7 +240,7 @@ def large_message(ctx: ProbeContext) -> None:
     conn.send_all(data, deadline=ctx.reply_deadline())
     _expect_fin(ctx, conn)
     conn.close()
-    run = ctx.finish_client(program, timeout=5.0)
+    run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     _expect_success(run)
     if data not in run.stdout and run.output.stdout_total < len(data):
         raise ProbeFailed("the client did not print the whole echo",

@@ -306,7 +306,7 @@ def _scan(ctx: ProbeContext, made: Field, private: bool, *, host: str = "127.0.0
     program, _ = _start(ctx, made, private, host=host)
     started = time.monotonic()
     limit = max(0.1, ctx.deadline - started - 1.0) if wait is None else wait
-    run = ctx.finish_client(program, timeout=limit)
+    run = ctx.finish_client(program, timeout=limit, starved_grace=True)
     elapsed = time.monotonic() - started
     ctx.log(f"scanner ended after {elapsed:.2f} s, status {run.status}")
     if run.status is None:
@@ -581,7 +581,7 @@ def unresolvable(ctx: ProbeContext) -> None:
     program = ctx.start_client(values={"host": UNRESOLVABLE, "first": str(made.first),
                                        "last": str(made.last)},
                                network=lambda make: None)
-    run = ctx.finish_client(program, timeout=seconds)
+    run = ctx.finish_client(program, timeout=seconds, starved_grace=True)
     ctx.log(f"status {run.status}; stderr {_stderr(run).strip()[:200]!r}")
     judge_gave_up(run, "with an unresolvable host", _GIVE_UP, subject="the scanner",
                   killed=f"killed after {seconds:g} s",

@@ -168,7 +168,7 @@ def _run_client(ctx: ProbeContext, port: int, message: str, within: float) -> Cl
     started = time.monotonic()
     program = ctx.start_client(port=port, message=message)
     left = min(within - (time.monotonic() - started), ctx.deadline - time.monotonic())
-    run = ctx.finish_client(program, timeout=max(0.1, left))
+    run = ctx.finish_client(program, timeout=max(0.1, left), starved_grace=True)
     ended = "killed" if run.status is None else f"exited with status {run.status}"
     ctx.log(f"client {ended} {time.monotonic() - started:.3f} s after its start")
     return run

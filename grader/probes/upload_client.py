@@ -263,7 +263,7 @@ def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: by
     rest = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=65536)
     ctx.log(f"after the reply: {len(rest.data)} bytes, {rest.end.describe()}")
     conn.close()
-    run = ctx.finish_client(program, timeout=max(0.1, ctx.deadline - time.monotonic()))
+    run = ctx.finish_client(program, timeout=max(0.1, ctx.deadline - time.monotonic()), starved_grace=True)
     if rest.data:
         raise ProbeFailed(f"the client sent {len(rest.data)} bytes after the upload",
                           hint="send exactly the header and the file's bytes: no newline or "
@@ -464,7 +464,7 @@ def closed_early(ctx: ProbeContext) -> None:
     got = _read_upload(ctx, conn)
     conn.close()
     ctx.log(f"read {got.total} bytes, closed without replying")
-    run = ctx.finish_client(program, timeout=5.0)
+    run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     _expect_clean_error(ctx, run, "server closed without replying")
 
 
@@ -477,7 +477,7 @@ def refused(ctx: ProbeContext) -> None:
     file = _make_file(ctx, _name(ctx, "notes", ".txt"), _text(ctx, 3))
     with refusing_port(ctx.launcher.listen_host) as port:
         program = ctx.start_client(port=port, values={"file": str(file.path)})
-        run = ctx.finish_client(program, timeout=5.0)
+        run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     _expect_clean_error(ctx, run, "connection refused")
 
 
@@ -493,7 +493,7 @@ def missing_file(ctx: ProbeContext) -> None:
     path = ctx.new_folder() / _name(ctx, "missing", ".bin")
     listener = ctx.listen()
     program = ctx.start_client(port=listener.getsockname()[1], values={"file": str(path)})
-    run = ctx.finish_client(program, timeout=5.0)
+    run = ctx.finish_client(program, timeout=5.0, starved_grace=True)
     conn = ctx.accept(listener, deadline=ctx.reply_deadline(ctx.param_float("wait")))
     if conn is not None:
         sent = conn.read_to_eof(deadline=ctx.reply_deadline(), cap=65536)

@@ -37,10 +37,9 @@ from grader.launch.base import (
     ProcessStats,
     Program,
     SocketMaker,
+    StarvedWatch,
     describe_state,
     process_stats,
-    starved,
-    waiting,
 )
 from grader.probes.registry import ParamValue
 from grader.readiness import StartResult
@@ -56,9 +55,6 @@ T = TypeVar("T")
 #: Seconds between two looks at a client that may be starved of CPU while it is given more
 #: time (:meth:`ProbeContext.while_starved`): ``/proc`` gives no event to wait on.
 STARVED_LOOK = 0.05
-#: Seconds a client must be seen blocked, without a break, to count as blocked rather than
-#: starved (:meth:`ProbeContext.while_starved`): a starved client blocks for moments too.
-BLOCKED_FOR = 0.3
 
 #: Seconds a refused connect waits for the server's process to finish exiting (so the hint names why).
 EXIT_GRACE = 0.5
@@ -457,58 +453,45 @@ class ProbeContext:
 
     def while_starved(self, program: Program, *, waited: float, what: str,
                       attempt: Callable[[float], T | None]) -> T | None:
-        """Give a client more time if a wait for it (``waited`` seconds, over now, in which
+        """Give a client more time when a wait for it (``waited`` seconds, over now, in which
         ``what`` happened: "no connection") may have found it starved of CPU.
 
-        Starved (:func:`grader.launch.base.starved`): alive, not blocked, under half a CPU
-        second used.  A starved client may block for a moment (a connect's handshake, a write
-        to its output pipe), so it counts as blocked only once seen blocked for
-        :data:`BLOCKED_FOR` seconds without a break.  ``attempt(until)`` is called with
-        deadlines :data:`STARVED_LOOK` seconds apart until it returns a value, up to ``waited``
-        seconds more and never past the probe's deadline, and the transcript says why.
+        While :class:`grader.launch.base.StarvedWatch` finds it starved (alive, not blocked,
+        under half a CPU second used; a moment's block does not count), ``attempt(until)`` is
+        called with deadlines :data:`STARVED_LOOK` seconds apart until it returns a value, up to
+        ``waited`` seconds more and never past the probe's deadline; the transcript says why.
 
-        Returns that value; or None once the client has exited, has used its CPU allowance,
-        or stays blocked: the caller judges it as before.  Raises ProbeError when it is
-        neither by the end (still starved): a machine too loaded to run it is not the
-        program's fault, and an ``error`` costs no points, where failing it would make the
-        verdict depend on the load (docs/labs.md, "Starting programs").
+        Returns that value; or None once the client has exited, has spent its CPU allowance,
+        or stays blocked: the caller judges it as before.  Raises ProbeError when it is still
+        starved at the end: a machine too loaded to run it is not the program's fault, and an
+        ``error`` costs no points, where failing it would make the verdict depend on the load
+        (docs/labs.md, "Starting programs").
         """
         began = time.monotonic()
         until = min(self.deadline, began + waited)
-        blocked_since: float | None = None
-        starved_seen = False
-        while True:
-            now = time.monotonic()
-            pids = program.pids()
-            why = starved(pids)
-            if why is None and not waiting(pids):  # exited, or it had the CPU and spent it
-                break
-            if why is None:
-                blocked_since = now if blocked_since is None else blocked_since
-                if now - blocked_since >= BLOCKED_FOR:
-                    break
-            else:
-                blocked_since = None
-                if not starved_seen:
-                    starved_seen = True
-                    self.log(f"{what} after {waited:g} s, but the client was {why}: starved "
-                             f"of CPU, not stuck; waiting up to {until - now:.1f} s more while "
-                             f"it stays so")
-            value = attempt(min(until, now + STARVED_LOOK))
+        watch = StarvedWatch(program.pids)
+        logged = False
+        while (why := watch.look()) is not None:
+            if watch.first_starved is not None and not logged:
+                logged = True
+                self.log(f"{what} after {waited:g} s, but the client was {watch.first_starved}: "
+                         f"starved of CPU, not stuck; waiting up to {until - time.monotonic():.1f} "
+                         f"s more while it stays so")
+            value = attempt(min(until, time.monotonic() + STARVED_LOOK))
             if value is not None:
-                if starved_seen:
+                if logged:
                     self.log(f"the client got on {time.monotonic() - began:.2f} s later")
                 return value
             if time.monotonic() >= until:
-                if not starved_seen:
+                if watch.first_starved is None:
                     return None
                 raise ProbeError(f"the client was still starved of CPU after a {waited:g} s "
-                                 f"wait and {time.monotonic() - began:.1f} s more "
-                                 f"({why or 'blocked for a moment'}): the machine is too "
-                                 f"loaded to grade it; grade it again on a quieter machine")
+                                 f"wait and {time.monotonic() - began:.1f} s more ({why}): the "
+                                 f"machine is too loaded to grade it; grade it again on a "
+                                 f"quieter machine")
         # one last look: it may have exited (or connected) since the attempt before
         value = attempt(time.monotonic())
-        if starved_seen:
+        if logged:
             later = time.monotonic() - began
             self.log(f"the client got on {later:.2f} s later" if value is not None else
                      f"the client is no longer starved {later:.2f} s later: "

@@ -11,7 +11,10 @@ grader's readiness check.  Each failure
 is classified for the report: crashed at start (with the stderr tail and a
 hint for the usual causes: Python 2 syntax, a missing module, a busy
 port), exited early, listens somewhere else (with the address it does use),
-or never listened.  A program is ready only when its main process still runs
+or never listened.  A server still starved of CPU at the deadline (runnable, little CPU
+used: :class:`grader.launch.base.StarvedWatch`) is waited for as long again; still starved
+then, the start is the machine's failure (``launch-error``), not the program's.  A program
+is ready only when its main process still runs
 after the look that found the socket, so a "daemon" whose orphaned child
 listens once the parent has exited is reported as exited, however quickly
 the look came.
@@ -23,7 +26,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from grader.launch.base import Endpoint, Program, bound_endpoints, serves
+from grader.launch.base import Endpoint, Program, StarvedWatch, bound_endpoints, serves
 from grader.launch.quiet import diag_socket
 from grader.verdict import Evidence
 
@@ -46,6 +49,8 @@ class StartResult:
     hint: str = ""
     evidence: Evidence = field(default_factory=Evidence)
     endpoints: tuple[Endpoint, ...] = ()
+    #: How the start went beyond its status, for the transcript ("" when there is nothing to say).
+    note: str = ""
 
     @property
     def ready(self) -> bool:
@@ -114,6 +119,8 @@ def _wait(program: Program, *, proto: str, host: str, port: int, started: float,
           deadline: float, diag: socket.socket | None) -> StartResult:
     wrong_since: float | None = None
     seen: list[Endpoint] = []
+    watch: StarvedWatch | None = None
+    grace_until = deadline + (deadline - started)
     while True:
         now = time.monotonic()
         status = program.poll()
@@ -137,14 +144,27 @@ def _wait(program: Program, *, proto: str, host: str, port: int, started: float,
         seen = bound_endpoints(program.pids(), diag)
         if any(serves(e, proto=proto, host=host, port=port) for e in seen):
             if program.poll() is None:  # still running after the look, so it is what serves
-                return StartResult(status="ready", elapsed=now - started, endpoints=tuple(seen))
+                note = "" if watch is None or watch.first_starved is None else (
+                    f"starved of CPU at the {deadline - started:g} s startup deadline (it was "
+                    f"{watch.first_starved}): waited for it while it stayed so")
+                return StartResult(status="ready", elapsed=now - started, endpoints=tuple(seen),
+                                   note=note)
             continue  # it exited meanwhile (a child of its serves?): the next turn says how
         if any(e.proto == proto for e in seen):
             wrong_since = wrong_since if wrong_since is not None else now
             if now - wrong_since >= WRONG_PORT_GRACE:
                 break
-        if now >= deadline:
-            break
+        if now >= deadline:  # a server starved of CPU gets as long again (docs/labs.md)
+            watch = watch or StarvedWatch(program.pids)
+            why = watch.look()
+            if why is None or (now >= grace_until and watch.first_starved is None):
+                break
+            if now >= grace_until:
+                return StartResult(
+                    status="launch-error", elapsed=now - started,
+                    reason=(f"the server was still starved of CPU {now - started:.1f} s after its "
+                            f"start ({why}): the machine is too loaded to grade it; grade it "
+                            f"again on a quieter machine"))
         time.sleep(POLL_INTERVAL)  # polls the real condition; the deadline bounds it
     ours = [e for e in seen if e.proto == proto]
     if ours:

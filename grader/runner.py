@@ -453,7 +453,8 @@ class Runner:
 
         Dependencies run in other lanes; a wait for one never outlasts this bound.
         """
-        per_start = self.assignment.timeouts.startup * PORT_ATTEMPTS + STOP_BOUND
+        # a server starved of CPU at its startup deadline is waited for as long again
+        per_start = 2 * self.assignment.timeouts.startup * PORT_ATTEMPTS + STOP_BOUND
         return sum(c.timeout + 2 * OVERRUN_GRACE + SETTLE_BOUND + DEATH_GRACE + per_start
                    for c in configs) + per_start
 

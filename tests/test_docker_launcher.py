@@ -108,6 +108,26 @@ def test_a_client_starved_of_cpu_is_waited_for_and_never_failed_for_it() -> None
     assert docker_leftovers() == []
 
 
+def test_a_server_starved_of_cpu_at_its_start_is_waited_for_and_never_failed_for_it() -> None:
+    """Under a 2% CPU quota, a server that needs 0.09 CPU s before it listens is still runnable
+    with little CPU used at the 5 s startup deadline: it is waited for (the transcript says
+    why) and starts.  One that spins instead of listening is still starved at twice the
+    deadline: an error, and its dependents skipped as the grader's fault, never failed."""
+    programs = ("slow_start_server.py", "spins_before_listening_server.py")
+    with docker_launcher(cpus=0.02) as launcher, ThreadPoolExecutor(2) as pool:
+        slow, spinner = pool.map(
+            lambda name: grade("tcp-echo-server", TESTS / "programs" / name, launcher=launcher,
+                               select=("startup/*",)), programs)
+    started = verdict(slow, "startup/listens")
+    assert started.outcome is Outcome.PASSED, "\n".join((started.reason, *started.transcript))
+    assert any("starved of CPU at the 5 s startup deadline" in line
+               for line in started.transcript), started.transcript
+    spun = verdict(spinner, "startup/listens")
+    assert spun.outcome is Outcome.ERROR, (spun.outcome, spun.reason)
+    assert "still starved of CPU" in spun.reason, spun.reason
+    assert docker_leftovers() == []
+
+
 def test_hard_coded_port_grades_in_parallel_in_separate_containers() -> None:
     program = ECHO_BUGS / "hardcoded_port.py"
     with docker_launcher() as launcher, ThreadPoolExecutor(2) as pool:

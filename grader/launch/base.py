@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,6 +362,44 @@ def starved(pids: Sequence[int]) -> str | None:
     if used is None or used >= STARVED_CPU:
         return None
     return f"runnable with only {used:.2f} CPU s used since its start"
+
+
+#: Seconds a program must be seen blocked, without a break, to count as blocked rather than
+#: starved (:class:`StarvedWatch`): a starved program blocks for moments too.
+BLOCKED_FOR = 0.3
+
+
+class StarvedWatch:
+    """Looks at a program past a deadline it missed, to tell one starved of CPU (:func:`starved`)
+    from one that is really blocked, exited, or has spent its CPU on something else.
+
+    A starved program blocks for moments too (a connect's handshake, a write to its output
+    pipe), so it counts as blocked only once seen blocked for :data:`BLOCKED_FOR` seconds
+    without a break.  ``pids`` gives the program's live pids at each look.  Callers look
+    repeatedly (each look reads ``/proc``) while they wait for what they were waiting for.
+    """
+
+    def __init__(self, pids: Callable[[], Sequence[int]]) -> None:
+        self._pids = pids
+        self._blocked_since: float | None = None
+        #: What the first look that found it starved saw (words), or None when none has.
+        self.first_starved: str | None = None
+
+    def look(self) -> str | None:
+        """Why the program still deserves more time, in words ("runnable with only 0.11 CPU s
+        used since its start", or "blocked for a moment"); None once it does not (exited,
+        spent its allowance, or blocked for :data:`BLOCKED_FOR` seconds)."""
+        pids = self._pids()
+        why = starved(pids)
+        if why is not None:
+            self._blocked_since = None
+            self.first_starved = self.first_starved or why
+            return why
+        if not waiting(pids):  # exited, or it had the CPU and spent it
+            return None
+        now = time.monotonic()
+        self._blocked_since = now if self._blocked_since is None else self._blocked_since
+        return None if now - self._blocked_since >= BLOCKED_FOR else "blocked for a moment"
 
 
 def socket_inodes(pid: int) -> set[str]:

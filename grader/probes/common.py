@@ -89,6 +89,8 @@ def startup(ctx: ProbeContext) -> None:
     if start.status == "launch-error":
         raise ProbeError(start.reason)
     ctx.log(f"started: {start.status} after {start.elapsed:.3f} s")
+    if start.note:
+        ctx.log(start.note)
     if not start.ready:
         raise ProbeFailed(start.reason, hint=start.hint, evidence=start.evidence)
 

@@ -6,9 +6,10 @@ The windows here are long (30 s) and the CPU limit tiny, so "ended early" is dec
 busy loop's own CPU time, reached within a fraction of a second on an idle machine and within
 a few seconds on a loaded one: well inside the window either way.
 
-The same processes show the starved-of-CPU rule (``grader.launch.base.starved``), by which a
-client not yet connected or exited at a deadline is given more time: runnable with little CPU
-used counts as starved, a blocked process or one that has used its CPU allowance does not.
+The same kind of processes show the starved-of-CPU rule (``grader.launch.base.starved`` and
+``StarvedWatch``), by which a program that missed a deadline (a server's start, a client's
+connection or exit) is given more time: runnable with little CPU used counts as starved, a
+process blocked for a while or one that has used its CPU allowance does not.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from grader.launch.base import STARVED_CPU, cpu_seconds, starved, waiting
+from grader.launch.base import BLOCKED_FOR, STARVED_CPU, StarvedWatch, cpu_seconds, starved, waiting
 from grader.probes.common import wait_for
 from grader.probes.generic import measure_idle_cpu
 from grader.verdict import ProbeFailed
@@ -101,3 +102,30 @@ def test_starved_is_runnable_with_little_cpu_used_and_nothing_else() -> None:
                         deadline=time.monotonic() + 30)
         assert starved(sleeper.pids()) is None
     assert starved([]) is None  # exited
+
+
+def test_a_moments_block_does_not_end_the_wait_for_a_starved_program() -> None:
+    """A program that blocks for 30 ms at a time between bursts of work (as a starved client
+    does in a connect or a pipe write) is never taken for a blocked one by the watch; a sleeping
+    one is, once seen blocked for BLOCKED_FOR seconds without a break, and not before."""
+    burst = ("import time\nprint('ready', flush=True)\nwhile True:\n"
+             "    end = time.process_time() + 0.01\n    while time.process_time() < end: pass\n"
+             "    time.sleep(0.03)")
+    with _python(burst) as program:
+        watch = StarvedWatch(program.pids)
+        looks = []
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until and (cpu_seconds(program.pids()) or 0) < STARVED_CPU - 0.1:
+            looks.append(watch.look())
+            time.sleep(0.01)
+        assert looks and None not in looks, looks
+        assert "blocked for a moment" in looks and watch.first_starved is not None, looks
+    with _python("import time\nprint('ready', flush=True)\ntime.sleep(60)") as sleeper:
+        assert wait_for(lambda: True if waiting(sleeper.pids()) else None,
+                        deadline=time.monotonic() + 30)
+        watch = StarvedWatch(sleeper.pids)
+        first = time.monotonic()
+        assert watch.look() == "blocked for a moment"
+        assert wait_for(lambda: True if watch.look() is None else None,
+                        deadline=time.monotonic() + 30)
+        assert time.monotonic() - first >= BLOCKED_FOR and watch.first_starved is None

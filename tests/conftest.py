@@ -33,9 +33,8 @@ from grader.launch import netns
 #: Six are past the point of gain: 16.3 min at a load average of 17-20, where two Docker
 #: gradings of client-lab references failed (a chat client that never connected, a UDP
 #: client none of whose datagrams arrived in 10 s; not reproduced since, 2026-12-01).  On a
-#: faster 2-core machine six took 10.0 min against 11.5 with four (every test passing, a
-#: client starved of CPU now given more time: context.ProbeContext.while_starved); four stay,
-#: since on the machines where the cores are already full more workers only add load.
+#: faster 2-core machine six took 10.0 and 10.1 min, and four 9.9 min once its caches were
+#: warm (11.5 on its first run): no gain there either, so four stay.
 #: ``SOCKGRADE_TEST_WORKERS`` overrides it.
 WORKERS = 4
 

@@ -358,6 +358,11 @@ def starved(pids: Sequence[int]) -> str | None:
     """
     if not pids or waiting(pids):
         return None
+    return _short_of_cpu(pids)
+
+
+def _short_of_cpu(pids: Sequence[int]) -> str | None:
+    """:func:`starved` for ``pids`` already known to be alive and not all blocked."""
     used = cpu_seconds(pids)
     if used is None or used >= STARVED_CPU:
         return None
@@ -390,16 +395,16 @@ class StarvedWatch:
         used since its start", or "blocked for a moment"); None once it does not (exited,
         spent its allowance, or blocked for :data:`BLOCKED_FOR` seconds)."""
         pids = self._pids()
-        why = starved(pids)
-        if why is not None:
-            self._blocked_since = None
-            self.first_starved = self.first_starved or why
-            return why
-        if not waiting(pids):  # exited, or it had the CPU and spent it
+        if not pids:  # exited
             return None
-        now = time.monotonic()
-        self._blocked_since = now if self._blocked_since is None else self._blocked_since
-        return None if now - self._blocked_since >= BLOCKED_FOR else "blocked for a moment"
+        if waiting(pids):  # one read of its threads' states a look
+            now = time.monotonic()
+            self._blocked_since = now if self._blocked_since is None else self._blocked_since
+            return None if now - self._blocked_since >= BLOCKED_FOR else "blocked for a moment"
+        self._blocked_since = None
+        why = _short_of_cpu(pids)  # None: it had the CPU and spent it
+        self.first_starved = self.first_starved or why
+        return why
 
 
 def socket_inodes(pid: int) -> set[str]:

@@ -211,8 +211,9 @@ class Conn:
         """Write ``data`` without reading until it is all sent, ``deadline`` passes, or the
         peer takes nothing for ``idle`` seconds (its window is closed).
 
-        ``busy`` (optional) tells whether the peer is still running rather than
-        blocked (e.g. :func:`grader.launch.base.runnable`): while it is, a stall
+        ``busy`` (optional) tells whether the peer still has work to do rather
+        than being blocked or spinning on work of its own (e.g.
+        :meth:`grader.launch.base.BusyWatch.owed`): while it has, a stall
         is not yet idleness (a peer starved of CPU on a loaded machine has not
         stopped reading), up to ``patience`` seconds without progress.  Returns
         the bytes sent and how writing ended (:class:`Done`, :class:`Timeout`
@@ -337,7 +338,7 @@ class Conn:
         bytes of the payload were already sent (e.g. by :meth:`push`).
 
         ``hold`` (with ``write_first``) tells whether the peer has work to do
-        but has not run yet (e.g. :func:`grader.launch.base.runnable`): before
+        but has not run yet (e.g. :meth:`grader.launch.base.BusyWatch.owed`): before
         each read the grader waits, up to :data:`HOLD_STEP` seconds and
         :data:`HOLD_TOTAL` in all, until it has run.  So a peer woken because
         its send buffer has room finds only the room the grader made since it

@@ -9,7 +9,10 @@ a few seconds on a loaded one: well inside the window either way.
 The same kind of processes show the starved-of-CPU rule (``grader.launch.base.starved`` and
 ``StarvedWatch``), by which a program that missed a deadline (a server's start, a client's
 connection or exit) is given more time: runnable with little CPU used counts as starved, a
-process blocked for a while or one that has used its CPU allowance does not.
+process blocked for a while or one that has used its CPU allowance does not.  And the
+busy-loop rule (``BusyWatch``, ``quiet.blocked``), by which a wait for a program to block
+ends once a thread that never blocks has spent a tenth of a CPU second: it is a busy loop of
+its own, not a thread still owed the CPU.
 """
 
 from __future__ import annotations
@@ -19,11 +22,24 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grader.launch.base import BLOCKED_FOR, STARVED_CPU, StarvedWatch, cpu_seconds, starved, waiting
+from grader.launch.base import (
+    BLOCKED_FOR,
+    SPENT_CPU,
+    STARVED_CPU,
+    BusyWatch,
+    LaunchSpec,
+    StarvedWatch,
+    cpu_seconds,
+    starved,
+    waiting,
+)
+from grader.launch.local import LocalLauncher
+from grader.launch.quiet import blocked
 from grader.probes.common import wait_for
 from grader.probes.generic import measure_idle_cpu
 from grader.verdict import ProbeFailed
@@ -129,3 +145,49 @@ def test_a_moments_block_does_not_end_the_wait_for_a_starved_program() -> None:
         assert wait_for(lambda: True if watch.look() is None else None,
                         deadline=time.monotonic() + 30)
         assert time.monotonic() - first >= BLOCKED_FOR and watch.first_starved is None
+
+
+#: A process with one thread blocked in a sleep and its main thread in a busy loop.
+_SPINNER_BESIDE_A_SLEEPER = ("import threading, time\nthreading.Thread(target=time.sleep, args=(600,), "
+                             "daemon=True).start()\nprint('ready', flush=True)\nwhile True: pass")
+
+
+def test_a_busy_loop_is_owed_time_only_until_it_has_spent_a_tenth_of_a_cpu_second() -> None:
+    """BusyWatch: a runnable thread is owed time (a loaded machine may not have run it) until
+    it has used SPENT_CPU since the watch began; then it is a busy loop, at rest for a wait
+    on it, though never blocked.  A sleeping thread beside it is blocked all along."""
+    with _python(_SPINNER_BESIDE_A_SLEEPER) as program:
+        watch = BusyWatch(program.pids)
+        first = watch.look()
+        base = cpu_seconds(program.pids()) or 0.0
+        assert not first.waiting
+        spent = wait_for(lambda: True if not watch.look().owed else None,
+                         deadline=time.monotonic() + 60)
+        assert spent and (cpu_seconds(program.pids()) or 0.0) - base >= SPENT_CPU - 0.02
+        last = watch.look()
+        assert last.at_rest and not last.waiting and not last.owed, last
+        assert first.owed and not first.at_rest, first  # the first look: nothing spent yet
+    with _python("import time\nprint('ready', flush=True)\ntime.sleep(60)") as sleeper:
+        assert wait_for(lambda: True if waiting(sleeper.pids()) else None,
+                        deadline=time.monotonic() + 30)
+        look = BusyWatch(sleeper.pids).look()
+        assert look.waiting and look.at_rest and not look.owed, look
+    none = BusyWatch([]).look()  # no process: none of the three
+    assert not (none.waiting or none.at_rest or none.owed)
+
+
+def test_waiting_for_a_program_to_block_ends_once_its_busy_loop_has_spent_its_chance() -> None:
+    """quiet.blocked, by which client probes wait until the client has taken what it was sent:
+    a busy loop never blocks, and the wait ends once it has had the CPU (well before the
+    30 s deadline here), not at the deadline; a sleeper is blocked at once."""
+    launcher = LocalLauncher(own_network=False)
+    for code in (_SPINNER_BESIDE_A_SLEEPER, "import time\nprint('ready', flush=True)\ntime.sleep(60)"):
+        program = launcher.start(LaunchSpec(argv=(sys.executable, "-c", code), cwd=Path.cwd()))
+        try:
+            assert wait_for(lambda p=program: True if b"ready" in p.output().stdout else None,
+                            deadline=time.monotonic() + 30)
+            started = time.monotonic()
+            assert blocked(program, deadline=started + 30)
+            assert time.monotonic() - started < 25
+        finally:
+            program.stop()

@@ -105,11 +105,20 @@ def test_what_a_process_serves_on_is_the_same_from_sock_diag_as_from_proc() -> N
 #: A server that serves one connection as ``no_eof_check`` does: it never tests for
 #: ``recv() == b''``, so once the client's FIN has arrived it spins on the closed connection;
 #: with "leak" it never reads at all and keeps the connection (an fd leak, at rest).
+#: With "poll" it polls a non-blocking accept in a busy loop, as ``busy_idle`` does, and
+#: closes each connection at once: it lets go of the connection but never blocks.
 _ONE_CONNECTION = """
 import socket, sys
 server = socket.socket()
 server.bind(("127.0.0.1", int(sys.argv[1])))
 server.listen(1)
+if sys.argv[2] == "poll":
+    server.setblocking(False)
+    while True:
+        try:
+            server.accept()[0].close()
+        except BlockingIOError:
+            pass
 conn, _ = server.accept()
 while True:
     if sys.argv[2] == "leak":
@@ -119,7 +128,7 @@ while True:
 
 
 @contextmanager
-def _settled_after(mode: str, close: bool) -> Iterator[Settling]:
+def _settled_after(mode: str, close: bool, bound: float = 0.5) -> Iterator[Settling]:
     """How :func:`settle` ends after a client connected to a real ``_ONE_CONNECTION`` server,
     was served, and closed (``close``) or stayed open: a FIN the kernel has not handed on
     looks, from the server's side, exactly like a client that has not closed yet."""
@@ -132,11 +141,12 @@ def _settled_after(mode: str, close: bool) -> Iterator[Settling]:
         before = held_sockets(program.pids())
         client = socket.create_connection(("127.0.0.1", port), timeout=5)
         deadline = time.monotonic() + 10
-        while held_sockets(program.pids()) <= before and time.monotonic() < deadline:
+        while (mode != "poll" and held_sockets(program.pids()) <= before
+               and time.monotonic() < deadline):
             time.sleep(0.005)  # polls /proc until the server has accepted; bounded
         if close:
             client.close()
-        yield settle(program, port=port, before=before, timeout=0.5)
+        yield settle(program, port=port, before=before, timeout=bound)
         client.close()
     finally:
         program.stop()
@@ -160,3 +170,13 @@ def test_a_server_that_keeps_a_closed_connection_at_rest_has_settled() -> None:
     client; the settle ends at once, and no fresh start is asked for."""
     with _settled_after("leak", close=True) as settling:
         assert settling == Settling(None, settled=True, lingering=False)
+
+
+def test_a_server_with_a_busy_loop_of_its_own_has_settled_once_it_let_go() -> None:
+    """A server that polls a non-blocking accept never blocks, but it has closed the probe's
+    connection: once its thread has spent a tenth of a CPU second it is taken for a busy
+    loop of its own and settled, long before the bound (10 s here), not waited out."""
+    started = time.monotonic()
+    with _settled_after("poll", close=True, bound=10.0) as settling:
+        assert settling == Settling(None, settled=True, lingering=False)
+    assert time.monotonic() - started < 9.0

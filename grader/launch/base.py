@@ -296,9 +296,10 @@ def cpu_seconds(pids: Iterable[int]) -> float | None:
     return sum(ticks) / _CLOCK_TICKS if ticks else None
 
 
-def _thread_states(pids: Iterable[int]) -> list[bytes]:
-    """The scheduler state letter of every thread of ``pids`` (``/proc/PID/task/TID/stat``)."""
-    states = []
+def _thread_stats(pids: Iterable[int]) -> list[tuple[str, bytes, int]]:
+    """Every thread of ``pids``: its id, its scheduler state letter and the CPU clock ticks
+    (user + system) it has used (``/proc/PID/task/TID/stat``)."""
+    threads = []
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -307,8 +308,13 @@ def _thread_states(pids: Iterable[int]) -> list[bytes]:
         for tid in tasks:
             fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
             if fields:
-                states.append(fields[0][:1])
-    return states
+                threads.append((tid, fields[0][:1], int(fields[11]) + int(fields[12])))
+    return threads
+
+
+def _thread_states(pids: Iterable[int]) -> list[bytes]:
+    """The scheduler state letter of every thread of ``pids`` (``/proc/PID/task/TID/stat``)."""
+    return [state for _, state, _ in _thread_stats(pids)]
 
 
 def runnable(pids: Iterable[int]) -> bool:
@@ -405,6 +411,75 @@ class StarvedWatch:
         why = _short_of_cpu(pids)  # None: it had the CPU and spent it
         self.first_starved = self.first_starved or why
         return why
+
+
+#: CPU seconds a thread may use while the grader waits on it and still be owed more time
+#: (:class:`BusyWatch`).  Handling a probe's message, FIN or reset takes a few milliseconds of
+#: CPU (a Python server that crashes on it exits in about 20); a thread that had this much and
+#: still does not block is busy with work of its own.
+SPENT_CPU = 0.1
+
+
+@dataclass(frozen=True)
+class BusyLook:
+    """One look of a :class:`BusyWatch` at a program's threads.
+
+    ``waiting``: it has a live thread and every live one is blocked waiting for an event
+    (:func:`waiting`); ``at_rest``: every live thread is blocked or has spent
+    :data:`SPENT_CPU` since the watch began; ``owed``: some thread is runnable (running or
+    waiting for a CPU) and has not spent it: it has work to do and has not had the CPU for it.
+    """
+
+    waiting: bool
+    at_rest: bool
+    owed: bool
+
+
+class BusyWatch:
+    """Looks at a program while the grader waits for it to handle what it was given, telling a
+    thread that still has that work to do from one busy with work of its own.
+
+    A thread blocked waiting for an event has handled what it could.  A runnable one is owed
+    time (a loaded machine may not have run it yet) until it has used :data:`SPENT_CPU` CPU
+    seconds since the watch began (its first look at that thread): one that had that much
+    CPU and still does not block is spinning (a loop polling a non-blocking socket, a
+    ``recv() == b''`` never checked), so waiting on it would only wait out the bound.
+    ``pids`` is the program's pids, or a function giving its live pids at each look.  Each
+    :meth:`look` reads ``/proc`` once: a thread's state and CPU ticks (10 ms).
+    """
+
+    def __init__(self, pids: Sequence[int] | Callable[[], Sequence[int]]) -> None:
+        self._pids = pids
+        self._first: dict[str, int] = {}
+
+    def look(self, pids: Sequence[int] | None = None) -> BusyLook:
+        """The program's threads now (:class:`BusyLook`), of ``pids`` when given (the
+        caller's look at them this moment); a program with no live thread is neither
+        waiting nor at rest nor owed time."""
+        if pids is None:
+            pids = self._pids() if callable(self._pids) else self._pids
+        spent = SPENT_CPU * _CLOCK_TICKS
+        live = blocked = rested = owed = 0
+        for tid, state, ticks in _thread_stats(pids):
+            if state in (b"Z", b"X"):
+                continue
+            live += 1
+            first = self._first.setdefault(tid, ticks)
+            if state == b"S":
+                blocked += 1
+                rested += 1
+            elif ticks - first >= spent:
+                rested += 1
+            elif state == b"R":
+                owed += 1
+        return BusyLook(waiting=live > 0 and blocked == live, at_rest=live > 0 and rested == live,
+                        owed=owed > 0)
+
+    def owed(self) -> bool:
+        """True when a thread has work to do and has not had the CPU for it
+        (:attr:`BusyLook.owed`): a predicate for waits such as :meth:`grader.net.Conn.push`'s
+        ``busy``."""
+        return self.look().owed
 
 
 def socket_inodes(pid: int) -> set[str]:

@@ -24,6 +24,12 @@ waiting for a CPU, nor D, waiting for the disk).  A server that handled the
 close and lives is back to waiting for its next event; one that is dying,
 or starved of CPU, is not, until it is done.
 
+A thread that never sleeps (a loop polling a non-blocking ``accept``) would
+keep the third fact from ever holding.  Once the server has let go of every
+connection of the probe, a thread that has used a tenth of a CPU second
+since the settle began and still runs is taken for such a loop, not for a
+crash unwinding (that takes milliseconds), and the server is settled.
+
 A correct server settles within milliseconds of the probe's end, so the
 settle costs that and no fixed pause; a starved one gets as long as it
 needs, up to the runner's bound.  A server that keeps a connection open
@@ -48,7 +54,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from grader.launch.base import Program, socket_inodes, waiting
+from grader.launch.base import BusyWatch, Program, socket_inodes
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog, unfinished
 
 #: Seconds between two looks while a server has not settled.
@@ -57,6 +63,10 @@ POLL = 0.005
 #: waiting: it is blocked with nothing left to handle (it keeps a connection open for good).
 IDLE_LOOKS = 4
 IDLE_SPAN = 0.02
+#: Seconds the looks in a row span that find a server let go of the probe's connections while
+#: a thread of it spins (:func:`settle`): longer than a crashing Python server takes to exit
+#: once its thread has closed the connection, so a crash is not mistaken for a busy loop.
+SPUN_SPAN = 0.05
 
 
 class _Streak:
@@ -89,21 +99,26 @@ def diag_socket(program: Program) -> socket.socket | None:
 
 def blocked(program: Program, *, deadline: float, looks: int = 2,
             span: float = 0.01) -> bool:
-    """Wait until every thread of ``program`` sleeps until an event (:func:`waiting`) on
-    ``looks`` looks in a row spanning at least ``span`` seconds; False at ``deadline`` (on
-    ``time.monotonic()``) or once it has no process left.
+    """Wait until every thread of ``program`` sleeps until an event, or is a busy loop
+    (:class:`grader.launch.base.BusyWatch`: it has used :data:`grader.launch.base.SPENT_CPU` CPU seconds
+    since the wait began and still runs), on ``looks`` looks in a row spanning at least
+    ``span`` seconds; False at ``deadline`` (on ``time.monotonic()``) or once it has no
+    process left.
 
     One look can catch a busy program between two steps (a thread that blocked for a
     moment on a pipe, a page fault counted as a sleep elsewhere); the looks in a row are
-    what tells a program waiting for its next event from one still at work.
+    what tells a program waiting for its next event from one still at work.  A busy loop
+    never blocks; once it has had that much CPU it has had its chance to take what it was
+    given, and waiting longer would only wait out the deadline.
     """
     streak = _Streak(looks, span)
+    watch = BusyWatch(program.pids)
     while True:
         pids = program.pids()
         if not pids:
             return False
         now = time.monotonic()
-        if streak.see(waiting(pids), now):
+        if streak.see(watch.look(pids).at_rest, now):
             return True
         if now >= deadline:
             return False
@@ -153,17 +168,25 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
     probe; ``port`` the server's TCP port (None: no listener to watch).
     Settled means two looks in a row (:data:`POLL` apart) find no connection
     waiting in its accept queue, no socket it did not hold before, and every
-    thread waiting; or, for a server that keeps a connection open for good
+    thread waiting; or that, with :data:`IDLE_LOOKS` looks in a row spanning
+    at least :data:`SPUN_SPAN` seconds, every thread waiting but those that
+    have used :data:`grader.launch.base.SPENT_CPU` CPU seconds since the settle began and still
+    run (a busy loop of its own, such as a non-blocking ``accept`` polled in
+    a loop, holding none of the probe's connections: it would never block);
+    or, for a server that keeps a connection open for good
     (an fd leak) or leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks
     in a row spanning at least :data:`IDLE_SPAN` seconds find every thread
     waiting and no connection on ``port`` still waiting for the FIN the probe
     sent (a server blocked in ``recv`` only until that FIN arrives is not yet
-    at rest).  Returns how it ended (:class:`Settling`): exited within
-    ``timeout`` seconds, settled, or still busy at the bound.
+    at rest).  A busy loop that still holds a connection of the probe (it
+    spins on it) is lingering.  Returns how it ended (:class:`Settling`):
+    exited within ``timeout`` seconds, settled, or still busy at the bound.
     """
     deadline = time.monotonic() + timeout
     diag = diag_socket(program) if port is not None else None
     clear, idle = _Streak(2, 0.0), _Streak(IDLE_LOOKS, IDLE_SPAN)
+    spun = _Streak(IDLE_LOOKS, SPUN_SPAN)
+    watch = BusyWatch(program.pids)
     try:
         while True:
             status = program.poll()
@@ -173,9 +196,12 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
             backlog = accept_backlog(diag, port) if diag is not None and port is not None else None
             let_go = held_sockets(pids) <= before
             nothing_left = not backlog and let_go
-            at_rest = waiting(pids)  # looked at after the sockets: at rest since
+            look = watch.look(pids)  # looked at after the sockets: at rest since
+            at_rest = look.waiting
             now = time.monotonic()
             if clear.see(nothing_left and at_rest, now):
+                return Settling(None, settled=True)
+            if spun.see(nothing_left and look.at_rest, now):
                 return Settling(None, settled=True)
             if idle.see(at_rest, now):
                 if let_go or not _fins_pending(diag, port):

@@ -23,7 +23,7 @@ import time
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Timeout
-from grader.launch.base import runnable
+from grader.launch.base import BusyWatch
 from grader.launch.quiet import diag_socket
 from grader.launch.sockdiag import TCP_CLOSE_WAIT, TCP_ESTABLISHED
 from grader.net import Conn
@@ -192,20 +192,21 @@ def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hin
         # caught by the idle timeout, and a correct but slow one (a log line per small
         # recv(), on a loaded machine) must not be cut short by a fixed per-round cap
         deadline = ctx.deadline
-        pids = ctx.program.pids() if ctx.program is not None else []
+        watch = BusyWatch(ctx.program.pids() if ctx.program is not None else [])
         start = 0
         if write_first:
             # Backpressure first: up to half the payload is written without reading, so the
             # server's send buffer is full when it echoes (its send() then takes only part,
             # on any machine); a server that blocks in sendall() stops reading, and the
             # grader goes on once nothing has moved for PREFILL_IDLE seconds while no thread
-            # of the server is runnable (a server starved of CPU has not stopped reading).
+            # of the server is owed CPU (a server starved of CPU has not stopped reading; a
+            # thread spinning on work of its own, a busy loop, is not owed any).
             start, _ = conn.push(payload[: size // 2], deadline=deadline, idle=PREFILL_IDLE,
-                                 busy=lambda: runnable(pids))
+                                 busy=watch.owed)
             ctx.log(f"wrote {start} bytes before reading any echo")
         result = adapter.bulk(conn, payload, deadline=deadline, idle=ctx.reply_timeout,
                               write_first=write_first, start=start,
-                              hold=(lambda: runnable(pids)) if write_first else None)
+                              hold=watch.owed if write_first else None)
         ctx.log(f"sent {result.sent} bytes ({result.send_end.describe()}), "
                 f"received {len(result.read.data)} ({result.read.end.describe()})")
         if result.read.complete and result.read.data == payload:

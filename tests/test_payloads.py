@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from grader.probes import common
 from grader.probes.common import _PRINTABLE, keystream, printable
 
 
@@ -38,3 +39,20 @@ def test_printable_is_printable_text_with_one_newline_in_128_bytes_on_average() 
     # 256 byte values onto 96 symbols: the first 64 take three values each, the rest (the
     # newline among them) two
     assert abs(data.count(b"\n") - (1 << 20) / 128) < 0.05 * (1 << 20) / 128
+
+
+def test_a_big_payload_made_again_from_the_same_seed_is_the_kept_one_and_draws_alike() -> None:
+    """printable() keeps payloads of KEEP_FROM bytes or more: the same seed gives the same
+    object (made once), identical to one made afresh, and leaves the generator where a fresh
+    one would; the kept bytes stay under KEEP_AT_MOST."""
+    size = common.KEEP_FROM
+    one, two = random.Random(11), random.Random(11)
+    first, again = printable(one, size), printable(two, size)
+    assert again is first
+    fresh = random.Random(11)
+    assert keystream(fresh, size).translate(common._TO_PRINTABLE) == first
+    assert one.random() == two.random() == fresh.random()
+    rng = random.Random(12)
+    for _ in range(common.KEEP_AT_MOST // size + 2):
+        printable(rng, size)
+    assert sum(len(kept) for kept in common._kept.values()) <= common.KEEP_AT_MOST

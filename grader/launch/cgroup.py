@@ -62,6 +62,7 @@ class PidsCgroup:
 
     def __init__(self, path: Path, version: int) -> None:
         self.path = path
+        self._procs = str(path / "cgroup.procs")  # read at every look at the program
         self.version = version
 
     @classmethod
@@ -98,7 +99,8 @@ class PidsCgroup:
     def pids(self) -> list[int]:
         """PIDs of the processes in the group (empty once it is gone)."""
         try:
-            text = (self.path / "cgroup.procs").read_text()
+            with open(self._procs, "rb") as procs:
+                text = procs.read()
         except OSError:
             return []
         return [int(word) for word in text.split()]

@@ -502,8 +502,8 @@ class Runner:
         )
         watched = self.assignment.role == "server" and lane.program is not None and not is_startup
         seen = lane.program.output().stderr_total if watched and lane.program is not None else 0
-        held = quiet.held_sockets(lane.program.pids()) if watched and lane.program is not None \
-            else frozenset()
+        held = quiet.before_probe(lane.program.pids()) if watched and lane.program is not None \
+            else quiet.Before(frozenset())
         verdict = self._execute(ctx, config)
         if watched:
             program = lane.program
@@ -607,12 +607,13 @@ class Runner:
             self._notes.append(f"{why}; {lane.unavailable}")
 
     def _after(self, lane: _Lane, config: ProbeConfig, verdict: Verdict, *,
-               last: bool, held: frozenset[str], seen: int) -> Verdict:
+               last: bool, held: quiet.Before, seen: int) -> Verdict:
         """Charge the server's death to the probe whose connections caused it.
 
         After a probe, passed or failed, the server is given until it has handled the
         probe's connections (:func:`grader.launch.quiet.settle`, at most SETTLE_BOUND
-        seconds; ``held`` is what it held before the probe): a dying server is at work
+        seconds; ``held`` is what it held, and which of its threads were at work, before the
+        probe): a dying server is at work
         until it is gone.  One that printed a traceback during the probe, or still holds a
         connection of the probe at the bound, gets up to DEATH_GRACE more to finish exiting
         (a server back at rest after a failed probe is not dying).  A lingering server is

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grader.launch.base import LaunchSpec, bound_endpoints, runnable, waiting
 from grader.launch.local import LocalLauncher
-from grader.launch.quiet import Settling, held_sockets, settle
+from grader.launch.quiet import Settling, before_probe, held_sockets, settle
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog
 from grader.net import free_port
 from grader.readiness import wait_ready
@@ -106,7 +106,9 @@ def test_what_a_process_serves_on_is_the_same_from_sock_diag_as_from_proc() -> N
 #: ``recv() == b''``, so once the client's FIN has arrived it spins on the closed connection;
 #: with "leak" it never reads at all and keeps the connection (an fd leak, at rest).
 #: With "poll" it polls a non-blocking accept in a busy loop, as ``busy_idle`` does, and
-#: closes each connection at once: it lets go of the connection but never blocks.
+#: closes each connection at once: it lets go of the connection but never blocks.  With
+#: "late" it blocks in accept, closes the connection once the client has, and only then
+#: starts to spin (work the close caused, or a crash on its way).
 _ONE_CONNECTION = """
 import socket, sys
 server = socket.socket()
@@ -120,6 +122,12 @@ if sys.argv[2] == "poll":
         except BlockingIOError:
             pass
 conn, _ = server.accept()
+if sys.argv[2] == "late":
+    while conn.recv(1024):
+        pass
+    conn.close()
+    while True:
+        pass
 while True:
     if sys.argv[2] == "leak":
         server.accept()
@@ -138,10 +146,10 @@ def _settled_after(mode: str, close: bool, bound: float = 0.5) -> Iterator[Settl
                                               mode), cwd=Path.cwd()))
     try:
         assert wait_ready(program, proto="tcp", host="127.0.0.1", port=port, timeout=10).ready
-        before = held_sockets(program.pids())
+        before = before_probe(program.pids())
         client = socket.create_connection(("127.0.0.1", port), timeout=5)
         deadline = time.monotonic() + 10
-        while (mode != "poll" and held_sockets(program.pids()) <= before
+        while (mode != "poll" and held_sockets(program.pids()) <= before.sockets
                and time.monotonic() < deadline):
             time.sleep(0.005)  # polls /proc until the server has accepted; bounded
         if close:
@@ -180,3 +188,12 @@ def test_a_server_with_a_busy_loop_of_its_own_has_settled_once_it_let_go() -> No
     with _settled_after("poll", close=True, bound=10.0) as settling:
         assert settling == Settling(None, settled=True, lingering=False)
     assert time.monotonic() - started < 9.0
+
+
+def test_a_server_that_starts_to_spin_only_after_the_close_is_waited_for() -> None:
+    """The same busy loop, begun only once the probe's connection closed (it was blocked in
+    accept before the probe), may be that close's doing: a crash on its way, or work the
+    probe caused.  The settle waits for it to the bound rather than take it for a loop of
+    its own, so a death it leads to is charged to this probe."""
+    with _settled_after("late", close=True, bound=1.0) as settling:
+        assert settling == Settling(None, settled=False, lingering=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -317,6 +317,11 @@ def _thread_states(pids: Iterable[int]) -> list[bytes]:
     return [state for _, state, _ in _thread_stats(pids)]
 
 
+def threads_at_work(pids: Iterable[int]) -> frozenset[str]:
+    """Ids of the threads of ``pids`` running or waiting for a CPU now (state R)."""
+    return frozenset(tid for tid, state, _ in _thread_stats(pids) if state == b"R")
+
+
 def runnable(pids: Iterable[int]) -> bool:
     """True when a thread of ``pids`` is running or waiting for a CPU (state R in
     ``/proc/PID/task/TID/stat``): the program is busy or starved, not blocked."""
@@ -444,12 +449,17 @@ class BusyWatch:
     seconds since the watch began (its first look at that thread): one that had that much
     CPU and still does not block is spinning (a loop polling a non-blocking socket, a
     ``recv() == b''`` never checked), so waiting on it would only wait out the bound.
-    ``pids`` is the program's pids, or a function giving its live pids at each look.  Each
-    :meth:`look` reads ``/proc`` once: a thread's state and CPU ticks (10 ms).
+    ``pids`` is the program's pids, or a function giving its live pids at each look;
+    ``loops``, when given, the only thread ids that may be taken for busy loops (threads
+    already at work before the grader gave the program anything: a thread that starts
+    spinning only afterwards may be reacting to it).  Each :meth:`look` reads ``/proc``
+    once: a thread's state and CPU ticks (10 ms).
     """
 
-    def __init__(self, pids: Sequence[int] | Callable[[], Sequence[int]]) -> None:
+    def __init__(self, pids: Sequence[int] | Callable[[], Sequence[int]], *,
+                 loops: Collection[str] | None = None) -> None:
         self._pids = pids
+        self._loops = loops
         self._first: dict[str, int] = {}
 
     def look(self, pids: Sequence[int] | None = None) -> BusyLook:
@@ -468,7 +478,7 @@ class BusyWatch:
             if state == b"S":
                 blocked += 1
                 rested += 1
-            elif ticks - first >= spent:
+            elif ticks - first >= spent and (self._loops is None or tid in self._loops):
                 rested += 1
             elif state == b"R":
                 owed += 1

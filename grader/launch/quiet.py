@@ -26,9 +26,10 @@ or starved of CPU, is not, until it is done.
 
 A thread that never sleeps (a loop polling a non-blocking ``accept``) would
 keep the third fact from ever holding.  Once the server has let go of every
-connection of the probe, a thread that has used a tenth of a CPU second
-since the settle began and still runs is taken for such a loop, not for a
-crash unwinding (that takes milliseconds), and the server is settled.
+connection of the probe, a thread that was already at work before the probe
+and has used a tenth of a CPU second since the settle began, and still
+runs, is taken for such a loop, and the server is settled.  One that began
+to run only after the probe is waited for: it may be a crash on its way.
 
 A correct server settles within milliseconds of the probe's end, so the
 settle costs that and no fixed pause; a starved one gets as long as it
@@ -51,10 +52,10 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from grader.launch.base import BusyWatch, Program, socket_inodes
+from grader.launch.base import BusyWatch, Program, socket_inodes, threads_at_work
 from grader.launch.sockdiag import NETLINK_SOCK_DIAG, accept_backlog, unfinished
 
 #: Seconds between two looks while a server has not settled.
@@ -143,6 +144,22 @@ def held_sockets(pids: Iterable[int]) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Before:
+    """A server just before a probe: the sockets it held (inodes, as text) and the ids of its
+    threads at work then (running or waiting for a CPU: a server at rest has none; a busy
+    loop of its own has one)."""
+
+    sockets: frozenset[str]
+    at_work: frozenset[str] = frozenset()
+
+
+def before_probe(pids: Sequence[int]) -> Before:
+    """What :func:`settle` compares with after the probe (:class:`Before`) of the processes
+    ``pids``."""
+    return Before(sockets=held_sockets(pids), at_work=threads_at_work(pids))
+
+
+@dataclass(frozen=True)
 class Settling:
     """How a :func:`settle` ended.
 
@@ -160,19 +177,22 @@ class Settling:
     lingering: bool = False
 
 
-def settle(program: Program, *, port: int | None, before: frozenset[str],
+def settle(program: Program, *, port: int | None, before: Before,
            timeout: float) -> Settling:
     """Wait until ``program`` has handled the connections a probe just closed, or has exited.
 
-    ``before`` is :func:`held_sockets` of its processes taken before the
+    ``before`` is :func:`before_probe` of its processes, taken before the
     probe; ``port`` the server's TCP port (None: no listener to watch).
     Settled means two looks in a row (:data:`POLL` apart) find no connection
     waiting in its accept queue, no socket it did not hold before, and every
     thread waiting; or that, with :data:`IDLE_LOOKS` looks in a row spanning
     at least :data:`SPUN_SPAN` seconds, every thread waiting but those that
-    have used :data:`grader.launch.base.SPENT_CPU` CPU seconds since the settle began and still
-    run (a busy loop of its own, such as a non-blocking ``accept`` polled in
-    a loop, holding none of the probe's connections: it would never block);
+    were at work already before the probe and have used
+    :data:`grader.launch.base.SPENT_CPU` CPU seconds since the settle began
+    and still run (a busy loop of its own, such as a non-blocking ``accept``
+    polled in a loop, holding none of the probe's connections: it would
+    never block; a thread that started running only after the probe may be
+    a crash on its way, or work the probe caused, and is waited for);
     or, for a server that keeps a connection open for good
     (an fd leak) or leaves one unaccepted (a hang), :data:`IDLE_LOOKS` looks
     in a row spanning at least :data:`IDLE_SPAN` seconds find every thread
@@ -186,7 +206,7 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
     diag = diag_socket(program) if port is not None else None
     clear, idle = _Streak(2, 0.0), _Streak(IDLE_LOOKS, IDLE_SPAN)
     spun = _Streak(IDLE_LOOKS, SPUN_SPAN)
-    watch = BusyWatch(program.pids)
+    watch = BusyWatch(program.pids, loops=before.at_work)
     try:
         while True:
             status = program.poll()
@@ -194,7 +214,7 @@ def settle(program: Program, *, port: int | None, before: frozenset[str],
                 return Settling(status)
             pids = program.pids()
             backlog = accept_backlog(diag, port) if diag is not None and port is not None else None
-            let_go = held_sockets(pids) <= before
+            let_go = held_sockets(pids) <= before.sockets
             nothing_left = not backlog and let_go
             look = watch.look(pids)  # looked at after the sockets: at rest since
             at_rest = look.waiting

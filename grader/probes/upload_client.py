@@ -255,7 +255,8 @@ def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: by
         sent = conn.send_all(reply[:cut], deadline=ctx.reply_deadline())
         time.sleep(gap)  # the pause between the segments is the stimulus
         settled = blocked(program, deadline=ctx.reply_deadline())
-        ctx.log(f"sent {reply[:cut]!r}; client {'blocked' if settled else 'still running'}")
+        state = "at rest (blocked, or a busy loop that had the CPU)" if settled else "still running"
+        ctx.log(f"sent {reply[:cut]!r}; client {state}")
         if isinstance(sent, Done):
             sent = conn.send_all(reply[cut:], deadline=ctx.reply_deadline())
     ctx.log(f"replied {reply!r} ({sent.describe()}), then FIN")

@@ -81,6 +81,14 @@ def not_passed(result: GradeResult) -> set[str]:
             if v.outcome in (Outcome.FAILED, Outcome.SKIPPED)}
 
 
+def unpassed_story(result: GradeResult) -> str:
+    """Every verdict that did not pass: its outcome, reason and the end of its transcript,
+    for an assertion's message (a rare difference under load is diagnosed from CI logs)."""
+    return "\n".join(f"{v.probe_id}: {v.outcome.value}: {v.reason}\n    "
+                     + "\n    ".join(list(v.transcript)[-8:])
+                     for v in result.verdicts if v.outcome is not Outcome.PASSED)
+
+
 def failed(result: GradeResult) -> set[str]:
     """Names of probes whose verdict is ``failed``."""
     return {f"{v.category}/{v.name}" for v in result.verdicts if v.outcome is Outcome.FAILED}

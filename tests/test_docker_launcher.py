@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, ROOT, TESTS, grade, not_passed, verdict
+from helpers import BUGS, ROOT, TESTS, grade, not_passed, unpassed_story, verdict
 
 from grader.errors import GraderError
 from grader.launch import leftovers
@@ -71,12 +71,13 @@ def test_client_lab_reference_and_a_bug_under_docker() -> None:
                       launcher=launcher)
         starved = grade("tcp-echo-client", TESTS / "programs" / "starved_single_recv_client.py",
                         launcher=launcher, select=("echo/*", "partial/slow-echo"))
-    assert not_passed(reference) == set() and reference.status == "passed"
-    assert not_passed(buggy) == {"errors/closed-early", "errors/refused"}
+    assert not_passed(reference) == set() and reference.status == "passed", unpassed_story(reference)
+    assert not_passed(buggy) == {"errors/closed-early", "errors/refused"}, unpassed_story(buggy)
     assert "traceback" in verdict(buggy, "errors/refused").reason
     # the split echo is paced by the client's receive queue, looked up in its container
     slow = verdict(starved, "partial/slow-echo")
-    assert not_passed(starved) == {"partial/slow-echo"} and "only part" in slow.reason
+    assert not_passed(starved) == {"partial/slow-echo"} and "only part" in slow.reason, \
+        unpassed_story(starved)
     assert any("each once the program had read the one before" in line
                for line in slow.transcript), list(slow.transcript)
     assert docker_leftovers() == []

@@ -474,13 +474,13 @@ class BusyWatch:
             if state in (b"Z", b"X"):
                 continue
             live += 1
-            first = self._first.setdefault(tid, ticks)
+            had = ticks - self._first.setdefault(tid, ticks) >= spent
             if state == b"S":
                 blocked += 1
                 rested += 1
-            elif ticks - first >= spent and (self._loops is None or tid in self._loops):
+            elif had and (self._loops is None or tid in self._loops):
                 rested += 1
-            elif state == b"R":
+            elif state == b"R" and not had:
                 owed += 1
         return BusyLook(waiting=live > 0 and blocked == live, at_rest=live > 0 and rested == live,
                         owed=owed > 0)

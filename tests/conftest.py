@@ -35,7 +35,7 @@ from grader.launch import netns
 #: client none of whose datagrams arrived in 10 s; not reproduced since, 2026-12-01).  On a
 #: faster 2-core machine six took 10.0 and 10.1 min, and four 9.9 min once its caches were
 #: warm (11.5 on its first run): no gain there either, so four stay.  On a later machine
-#: (same code, one run each, 1,841 tests): four took 10.8 min with the cores 72% busy on
+#: (same code, one run each, 1,841 tests): four took 10.8 min with the cores 78% busy on
 #: average; eight 8.9 min, all passing, with the cores saturated and each test 1.55 times
 #: as long; six 9.4 min, with two Docker client-lab tests failing.  The suite is bound by
 #: CPU past four workers, and the time more workers save is bought with every timing in it

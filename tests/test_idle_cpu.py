@@ -167,6 +167,15 @@ def test_a_busy_loop_is_owed_time_only_until_it_has_spent_a_tenth_of_a_cpu_secon
         last = watch.look()
         assert last.at_rest and not last.waiting and not last.owed, last
         assert first.owed and not first.at_rest, first  # the first look: nothing spent yet
+        # a thread not among ``loops`` (one that was not at work before the grader gave the
+        # program something) is owed time however much CPU it has used, and never at rest
+        reacting = BusyWatch(program.pids, loops=frozenset())
+        reacting.look()
+        base = cpu_seconds(program.pids()) or 0.0
+        assert wait_for(lambda: True if (cpu_seconds(program.pids()) or 0.0) - base >= 2 * SPENT_CPU
+                        else None, deadline=time.monotonic() + 60)
+        still = reacting.look()
+        assert still.owed and not still.at_rest and not still.waiting, still
     with _python("import time\nprint('ready', flush=True)\ntime.sleep(60)") as sleeper:
         assert wait_for(lambda: True if waiting(sleeper.pids()) else None,
                         deadline=time.monotonic() + 30)

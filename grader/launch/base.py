@@ -430,9 +430,9 @@ class BusyLook:
     """One look of a :class:`BusyWatch` at a program's threads.
 
     ``waiting``: it has a live thread and every live one is blocked waiting for an event
-    (:func:`waiting`); ``at_rest``: every live thread is blocked or has spent
-    :data:`SPENT_CPU` since the watch began; ``owed``: some thread is runnable (running or
-    waiting for a CPU) and has not spent it: it has work to do and has not had the CPU for it.
+    (:func:`waiting`); ``at_rest``: every live thread is blocked or a busy loop (it may be
+    one, and has spent :data:`SPENT_CPU` since the watch began); ``owed``: some thread that
+    is not a busy loop is runnable (running or waiting for a CPU): it has work to do.
     """
 
     waiting: bool
@@ -474,13 +474,14 @@ class BusyWatch:
             if state in (b"Z", b"X"):
                 continue
             live += 1
-            had = ticks - self._first.setdefault(tid, ticks) >= spent
+            loop = (ticks - self._first.setdefault(tid, ticks) >= spent
+                    and (self._loops is None or tid in self._loops))
             if state == b"S":
                 blocked += 1
                 rested += 1
-            elif had and (self._loops is None or tid in self._loops):
+            elif loop:
                 rested += 1
-            elif state == b"R" and not had:
+            elif state == b"R":
                 owed += 1
         return BusyLook(waiting=live > 0 and blocked == live, at_rest=live > 0 and rested == live,
                         owed=owed > 0)

@@ -23,7 +23,7 @@ import time
 
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Timeout
-from grader.launch.base import BusyWatch
+from grader.launch.base import BusyWatch, threads_at_work
 from grader.launch.quiet import diag_socket
 from grader.launch.sockdiag import TCP_CLOSE_WAIT, TCP_ESTABLISHED
 from grader.net import Conn
@@ -143,6 +143,10 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
     Raises :class:`ProbeFailed` with the failing round's evidence.
     """
     payload = adapter_for(ctx).stream(printable(ctx.rng, size))
+    # threads at work before the probe gave the server anything (the runner let it settle
+    # after the last probe): only these may be taken for busy loops of its own; a thread
+    # echoing this probe's bytes, however much CPU it uses (a print per chunk), is not
+    loops = threads_at_work(ctx.program.pids()) if ctx.program is not None else frozenset()
     started = time.monotonic()
     longest = 0.0
     for number in range(1, rounds + 1):
@@ -158,7 +162,8 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
             ctx.log(f"round {number} of {rounds}")
         round_started = time.monotonic()
         try:
-            _exchange_round(ctx, payload, write_first=write_first, hint_loss=hint_loss)
+            _exchange_round(ctx, payload, write_first=write_first, hint_loss=hint_loss,
+                            loops=loops)
         except TimeLimit as exc:
             if number == 1:
                 raise
@@ -179,7 +184,8 @@ def _exchange_probe(ctx: ProbeContext, size: int, *, write_first: bool, hint_los
 BACKPRESSURE_RCVBUF = 64 * 1024
 
 
-def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hint_loss: str) -> None:
+def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hint_loss: str,
+                    loops: frozenset[str]) -> None:
     adapter = adapter_for(ctx)
     size = len(payload)
     # Backpressure (write_first) reads through a small window on purpose.  A payload read
@@ -192,7 +198,7 @@ def _exchange_round(ctx: ProbeContext, payload: bytes, *, write_first: bool, hin
         # caught by the idle timeout, and a correct but slow one (a log line per small
         # recv(), on a loaded machine) must not be cut short by a fixed per-round cap
         deadline = ctx.deadline
-        watch = BusyWatch(ctx.program.pids() if ctx.program is not None else [])
+        watch = BusyWatch(ctx.program.pids() if ctx.program is not None else [], loops=loops)
         start = 0
         if write_first:
             # Backpressure first: up to half the payload is written without reading, so the

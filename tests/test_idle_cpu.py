@@ -36,6 +36,7 @@ from grader.launch.base import (
     StarvedWatch,
     cpu_seconds,
     starved,
+    threads_at_work,
     waiting,
 )
 from grader.launch.local import LocalLauncher
@@ -200,3 +201,41 @@ def test_waiting_for_a_program_to_block_ends_once_its_busy_loop_has_spent_its_ch
             assert time.monotonic() - started < 25
         finally:
             program.stop()
+
+
+#: A process that, for each line on stdin (a number of seconds), works for that much CPU
+#: time, then prints ``done`` and blocks on stdin again.
+_WORKS_ON_EACH_LINE = ("import sys, time\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+                       "    end = time.process_time() + float(line)\n"
+                       "    while time.process_time() < end: pass\n"
+                       "    print('done', flush=True)")
+
+
+def test_a_thread_working_on_what_it_was_given_is_waited_for_until_it_blocks() -> None:
+    """quiet.blocked with ``loops`` (the threads at work before the stimulus, as the client
+    probes take them): a client that works 0.6 CPU s on a line before it reads again is
+    waited for until it has done that work and blocked, not taken for a busy loop once it
+    has spent 0.1 CPU s.  Without ``loops`` (any thread may be a loop) the wait ends while
+    such work goes on (1.5 CPU s of it here, so that the test's look after the wait comes
+    before its end even on a loaded machine): the rule is what tells the two apart."""
+    launcher = LocalLauncher(own_network=False)
+    program = launcher.start(LaunchSpec(argv=(sys.executable, "-c", _WORKS_ON_EACH_LINE),
+                                        cwd=Path.cwd()))
+    try:
+        assert wait_for(lambda: True if b"ready" in program.output().stdout else None,
+                        deadline=time.monotonic() + 30)
+        for expect_done, rule, work in ((True, "before", b"0.6"), (False, None, b"1.5")):
+            assert wait_for(lambda: True if waiting(program.pids()) else None,
+                            deadline=time.monotonic() + 30)
+            printed = program.output().stdout.count(b"done")
+            loops = threads_at_work(program.pids()) if rule else None
+            assert loops == frozenset() or rule is None  # blocked on stdin: nothing at work
+            program.write_stdin(work + b"\n", deadline=time.monotonic() + 30)
+            assert blocked(program, deadline=time.monotonic() + 30, loops=loops)
+            finished = program.output().stdout.count(b"done") > printed
+            assert finished is expect_done, (rule, program.output().stdout)
+            # the work goes on to the end either way before the next round
+            assert wait_for(lambda n=printed: True if program.output().stdout.count(b"done") > n
+                            else None, deadline=time.monotonic() + 30)
+    finally:
+        program.stop()

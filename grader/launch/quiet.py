@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from grader.launch.base import BusyWatch, Program, socket_inodes, threads_at_work
@@ -98,13 +98,16 @@ def diag_socket(program: Program) -> socket.socket | None:
     return diag
 
 
-def blocked(program: Program, *, deadline: float, looks: int = 2,
-            span: float = 0.01) -> bool:
+def blocked(program: Program, *, deadline: float, loops: Collection[str] | None = None,
+            looks: int = 2, span: float = 0.01) -> bool:
     """Wait until every thread of ``program`` sleeps until an event, or is a busy loop
     (:class:`grader.launch.base.BusyWatch`: it has used :data:`grader.launch.base.SPENT_CPU` CPU seconds
     since the wait began and still runs), on ``looks`` looks in a row spanning at least
     ``span`` seconds; False at ``deadline`` (on ``time.monotonic()``) or once it has no
-    process left.
+    process left.  ``loops``, when given, are the only thread ids that may be taken for
+    busy loops: the threads at work (:func:`grader.launch.base.threads_at_work`) just before
+    the grader gave the program what it waits for it to take, so a thread doing work of
+    its own because of it (a client handling a line for more than 0.1 CPU s) is waited for.
 
     One look can catch a busy program between two steps (a thread that blocked for a
     moment on a pipe, a page fault counted as a sleep elsewhere); the looks in a row are
@@ -113,7 +116,7 @@ def blocked(program: Program, *, deadline: float, looks: int = 2,
     given, and waiting longer would only wait out the deadline.
     """
     streak = _Streak(looks, span)
-    watch = BusyWatch(program.pids)
+    watch = BusyWatch(program.pids, loops=loops)
     while True:
         pids = program.pids()
         if not pids:

@@ -39,7 +39,7 @@ from grader.codecs.chat import ChatStrings
 from grader.codecs.lines import LineDecoder, encode_line
 from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset
-from grader.launch.base import Output, Program
+from grader.launch.base import Output, Program, threads_at_work
 from grader.launch.quiet import blocked
 from grader.net import Conn
 from grader.probes.common import accept_client, wait_for
@@ -108,9 +108,17 @@ class _Session:
     name: str
     strings: ChatStrings
     decoder: LineDecoder
+    #: ids of the client's threads at work just before the grader last gave it something
+    #: (a server line or typed text): only these may be taken for busy loops when
+    #: :meth:`settled` waits for it to take what it was given
+    at_work: frozenset[str] = frozenset()
+
+    def _stimulus(self) -> None:
+        self.at_work = threads_at_work(self.program.pids())
 
     def send(self, data: bytes) -> Event:
         """Send server bytes to the client."""
+        self._stimulus()
         return self.conn.send_all(data, deadline=self.ctx.reply_deadline())
 
     def send_lines(self, lines: Sequence[str]) -> Event:
@@ -120,6 +128,7 @@ class _Session:
     def type(self, text: str) -> None:
         """Write ``text`` to the client's stdin; ProbeFailed when it does not take it."""
         data = text.encode()
+        self._stimulus()
         took = self.program.write_stdin(data, deadline=self.ctx.reply_deadline())
         if took < len(data):
             raise ProbeFailed(f"the client took only {took} of {len(data)} bytes typed on stdin",
@@ -128,8 +137,9 @@ class _Session:
 
     def settled(self) -> bool:
         """Wait (bounded by the reply deadline) until every thread of the client waits for
-        its next event (:func:`grader.launch.quiet.blocked`)."""
-        return blocked(self.program, deadline=self.ctx.reply_deadline())
+        its next event, or is a busy loop that was already at work before the last stimulus
+        (:func:`grader.launch.quiet.blocked`)."""
+        return blocked(self.program, deadline=self.ctx.reply_deadline(), loops=self.at_work)
 
     def read_line(self, *, deadline: float) -> tuple[str | None, Event]:
         """The client's next line, or None and how the wait ended."""

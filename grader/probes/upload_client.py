@@ -29,7 +29,7 @@ from grader.codecs import upload
 from grader.codecs.base import ProtocolError
 from grader.context import ClientRun, ProbeContext
 from grader.events import Closed, Done, Event, Reset
-from grader.launch.base import Program
+from grader.launch.base import Program, threads_at_work
 from grader.launch.quiet import blocked
 from grader.net import Conn, refusing_port
 from grader.probes.common import accept_client
@@ -252,9 +252,12 @@ def _reply_and_finish(ctx: ProbeContext, conn: Conn, program: Program, reply: by
         sent = conn.send_all(reply, deadline=ctx.reply_deadline())
     else:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # threads at work before the first segment: only these may be busy loops of the
+        # client's own; one that works on the segment (however long) is waited for
+        loops = threads_at_work(program.pids())
         sent = conn.send_all(reply[:cut], deadline=ctx.reply_deadline())
         time.sleep(gap)  # the pause between the segments is the stimulus
-        settled = blocked(program, deadline=ctx.reply_deadline())
+        settled = blocked(program, deadline=ctx.reply_deadline(), loops=loops)
         state = "at rest (blocked, or a busy loop that had the CPU)" if settled else "still running"
         ctx.log(f"sent {reply[:cut]!r}; client {state}")
         if isinstance(sent, Done):

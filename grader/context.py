@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader import net, tls
 from grader.launch.base import (
+    SPENT_CPU,
+    BusyWatch,
     Launcher,
     LaunchSpec,
     Output,
@@ -252,6 +254,7 @@ class ProbeContext:
                 hint = f"the server is no longer running (it exited with status {status})"
             raise ProbeFailed(f"could not connect to {host}:{port}", hint=hint,
                               evidence=Evidence(transport=exc.event.describe())) from None
+        conn.patience = self.owed_time
         with self._lock:
             self._conns.append(conn)
         if tls_layer if tls_layer is not None else self.speaks_tls:
@@ -283,6 +286,7 @@ class ProbeContext:
                                   f"received {len(exc.received)} bytes: {exc.received[:48]!r}",
                               ))) from None
         self.log(f"TLS handshake: {secure.version}, {secure.cipher}")
+        secure.patience = self.owed_time
         with self._lock:
             self._conns.append(secure)
         return secure
@@ -365,6 +369,7 @@ class ProbeContext:
         except TimeoutError:
             return None
         conn = net.Conn(sock)
+        conn.patience = self.owed_time
         with self._lock:
             self._conns.append(conn)
         return conn
@@ -497,6 +502,59 @@ class ProbeContext:
                      f"the client is no longer starved {later:.2f} s later: "
                      f"{describe_state(program.pids())}")
         return value
+
+    def _program_pids(self) -> list[int]:
+        """The live pids of the server under test and of every program this probe started."""
+        with self._lock:
+            programs = list(self._programs)
+        if self.program is not None:
+            programs.append(self.program)
+        return [pid for program in programs for pid in program.pids()]
+
+    def owed_time(self) -> Callable[[], bool]:
+        """Made when a read's deadline passes (:attr:`grader.net.Conn.patience`): a function
+        that says, at each look, whether the programs (the server under test, the clients
+        this probe started) still owe the read a chance: a thread of theirs runnable that has
+        not yet had :data:`grader.launch.base.SPENT_CPU` CPU seconds since the deadline
+        (:meth:`grader.launch.base.BusyWatch.owed`).
+
+        A deadline judges a program that had the CPU to meet it: one blocked waiting for an
+        event has had its chance, and so has a busy loop that spent its tenth of a CPU
+        second; one starved of CPU on a loaded machine has not, and is given up to another
+        reply timeout (never past the probe's deadline), the transcript saying why.  Still
+        owed after all of it: :class:`ProbeError` (the machine's fault, no points lost).  Cut
+        short by the probe's deadline: False (the read ends, judged as before).
+        Source: docs/labs.md ("Starting programs": a program starved of CPU is not failed).
+        """
+        began = time.monotonic()
+        until = min(self.deadline, began + self.reply_timeout)
+        whole = until - began >= self.reply_timeout
+        watch = BusyWatch(self._program_pids)
+        waiting: list[str] = []
+
+        def owed() -> bool:
+            if not watch.look().owed:
+                if waiting:
+                    self.log(f"the program got on {time.monotonic() - began:.2f} s after the "
+                             f"deadline: {describe_state(self._program_pids())}")
+                return False
+            if time.monotonic() < until:
+                if not waiting:
+                    waiting.append(describe_state(self._program_pids()))
+                    self.log(f"a read's deadline passed with the program {waiting[0]}: it has "
+                             f"not had the CPU since (starved, or at work), so the read goes "
+                             f"on up to {until - began:.1f} s more while it stays so")
+                return True
+            if whole:
+                state = describe_state(self._program_pids())
+                raise ProbeError(
+                    f"the program was still runnable {until - began:.1f} s after a read's "
+                    f"deadline without having had {SPENT_CPU:g} CPU s ({state}): starved of "
+                    f"CPU, the machine is too loaded to grade it; grade it again on a quieter "
+                    f"machine")
+            return False
+
+        return owed
 
     # -- cleanup ---------------------------------------------------------
 

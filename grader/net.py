@@ -40,6 +40,9 @@ _RECV_SIZE = 256 * 1024
 HOLD_STEP = 0.05
 HOLD_TOTAL = 3.0
 HOLD_POLL = 0.0005
+#: Seconds between two asks whether a peer is still owed time past a read's deadline
+#: (:attr:`Conn.patience`): ``/proc`` gives no event to wait on.
+PATIENCE_STEP = 0.05
 # ENOTCONN: shutdown() on a connection the peer has already reset.
 #: TCP states (include/net/tcp_states.h) after the peer's FIN: CLOSE_WAIT, LAST_ACK.
 _PEER_CLOSED_STATES = {8, 9}
@@ -150,6 +153,14 @@ class Conn:
     test) makes :meth:`close` an RST once the server has closed; a
     connection the grader accepted (it plays the server) always closes with FIN.
     """
+
+    #: How long a read's deadline may be stretched for a peer that has not had the CPU (set by
+    #: whoever knows the peer's process, :meth:`grader.context.ProbeContext.connect` and
+    #: ``accept``): called once when a read's deadline passes, it returns a function asked at
+    #: each :data:`PATIENCE_STEP` whether the peer is still owed time; while it is, the read
+    #: goes on.  That function may raise (ProbeError) to say the peer stayed starved.  None:
+    #: a read ends at its deadline.
+    patience: Callable[[], Callable[[], bool]] | None = None
 
     def __init__(self, sock: socket.socket, *, reset_after_peer_fin: bool = False) -> None:
         sock.setblocking(False)
@@ -274,8 +285,10 @@ class Conn:
         return self._read(lambda buf: len(buf) if buf else None, deadline=deadline, cap=cap)
 
     def read_for(self, seconds: float, *, cap: int = DEFAULT_READ_CAP) -> ReadResult:
-        """Collect whatever arrives during ``seconds``; ``Timeout`` is the normal end."""
-        return self._read(lambda buf: None, deadline=time.monotonic() + seconds, cap=cap)
+        """Collect whatever arrives during ``seconds``; ``Timeout`` is the normal end (an
+        observation window: never stretched by :attr:`patience`)."""
+        return self._read(lambda buf: None, deadline=time.monotonic() + seconds, cap=cap,
+                          patient=False)
 
     def _take(self, count: int) -> bytes:
         """The first ``count`` received bytes, removed from the buffer (one copy: a slice of
@@ -286,9 +299,11 @@ class Conn:
         return data
 
     def _read(
-        self, want: Callable[[bytearray], int | None], *, deadline: float, cap: int
+        self, want: Callable[[bytearray], int | None], *, deadline: float, cap: int,
+        patient: bool = True,
     ) -> ReadResult:
         started = time.monotonic()
+        owed: Callable[[], bool] | None = None
         while True:
             take = want(self._rx)
             if take is not None:
@@ -302,6 +317,12 @@ class Conn:
                 chunk = self._recv(_RECV_SIZE)
             except BlockingIOError:
                 if not self._wait(selectors.EVENT_READ, deadline):
+                    if patient and self.patience is not None:
+                        # the deadline passed: it holds only once the peer has had the CPU
+                        owed = owed or self.patience()
+                        if owed():
+                            deadline = time.monotonic() + PATIENCE_STEP
+                            continue
                     return self._drain(Timeout(after=time.monotonic() - started), started)
                 continue
             except OSError as exc:

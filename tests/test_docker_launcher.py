@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # noqa: F401
-from helpers import BUGS, ROOT, TESTS, grade, not_passed, unpassed_story, verdict
+from helpers import BUGS, ROOT, TESTS, failed, grade, not_passed, unpassed_story, verdict
 
 from grader.errors import GraderError
 from grader.launch import leftovers
@@ -126,6 +126,30 @@ def test_a_server_starved_of_cpu_at_its_start_is_waited_for_and_never_failed_for
     spun = verdict(spinner, "startup/listens")
     assert spun.outcome is Outcome.ERROR, (spun.outcome, spun.reason)
     assert "still starved of CPU" in spun.reason, spun.reason
+    assert docker_leftovers() == []
+
+
+def test_a_reply_from_a_server_starved_of_cpu_is_waited_for_and_never_failed_for_it() -> None:
+    """Under a 2% CPU quota, a server that works 0.05 CPU s on a message before echoing it is
+    still runnable, without a tenth of a CPU second used, at the 2 s reply deadline: the read
+    goes on (the transcript says why) and the echo passes.  One that spins on the message
+    instead is still starved another reply timeout later: an error, never a failure.  With
+    the CPU (locally) the spinner fails the echo: it had its chance."""
+    programs = ("slow_reply_server.py", "spins_on_message_server.py")
+    with docker_launcher(cpus=0.02) as launcher, ThreadPoolExecutor(2) as pool:
+        slow, spinner = pool.map(
+            lambda name: grade("tcp-echo-server", TESTS / "programs" / name, launcher=launcher,
+                               select=("startup/*", "echo/one-message")), programs)
+    echoed = verdict(slow, "echo/one-message")
+    assert echoed.outcome is Outcome.PASSED, "\n".join((echoed.reason, *echoed.transcript))
+    assert any("a read's deadline passed with the program running or waiting for a CPU" in line
+               for line in echoed.transcript), echoed.transcript
+    spun = verdict(spinner, "echo/one-message")
+    assert spun.outcome is Outcome.ERROR, (spun.outcome, spun.reason, spun.transcript)
+    assert "starved of CPU" in spun.reason, spun.reason
+    unquoted = grade("tcp-echo-server", TESTS / "programs" / "spins_on_message_server.py",
+                     select=("startup/*", "echo/one-message"))
+    assert failed(unquoted) == {"echo/one-message"}, unpassed_story(unquoted)
     assert docker_leftovers() == []
 
 

@@ -50,6 +50,34 @@ _RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ECONNR
                  errno.ENOTCONN}
 
 
+class Stretch:
+    """One read's deadline, stretched while the peer is owed time (:attr:`Conn.patience`).
+
+    ``patience`` (None: never stretched) is called when the deadline first passes; the
+    function it returns is asked at each :data:`PATIENCE_STEP` after that.  Once it says
+    no after saying yes, the read gets one step more: what the peer sent just before it
+    was seen at rest may still be on its way.
+    """
+
+    def __init__(self, patience: Callable[[], Callable[[], bool]] | None) -> None:
+        self._patience = patience
+        self._owed: Callable[[], bool] | None = None
+        self._stretched = False
+
+    def further(self) -> float | None:
+        """Called when the read's deadline has passed: its new deadline (``time.monotonic()``
+        seconds), or None when it ends now."""
+        if self._patience is None:
+            return None
+        if self._owed is None:
+            self._owed = self._patience()
+        if self._owed():
+            self._stretched = True
+            return time.monotonic() + PATIENCE_STEP
+        self._patience = None  # asked for the last time
+        return time.monotonic() + PATIENCE_STEP if self._stretched else None
+
+
 class ConnectFailed(Exception):
     """Connecting failed; ``event`` is a :class:`Reset` (refused) or :class:`Timeout`."""
 
@@ -303,7 +331,7 @@ class Conn:
         patient: bool = True,
     ) -> ReadResult:
         started = time.monotonic()
-        owed: Callable[[], bool] | None = None
+        stretch = Stretch(self.patience if patient else None)
         while True:
             take = want(self._rx)
             if take is not None:
@@ -317,12 +345,10 @@ class Conn:
                 chunk = self._recv(_RECV_SIZE)
             except BlockingIOError:
                 if not self._wait(selectors.EVENT_READ, deadline):
-                    if patient and self.patience is not None:
-                        # the deadline passed: it holds only once the peer has had the CPU
-                        owed = owed or self.patience()
-                        if owed():
-                            deadline = time.monotonic() + PATIENCE_STEP
-                            continue
+                    # the deadline passed: it holds only once the peer has had the CPU
+                    if (later := stretch.further()) is not None:
+                        deadline = later
+                        continue
                     return self._drain(Timeout(after=time.monotonic() - started), started)
                 continue
             except OSError as exc:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.events import Done, Event, Overflow, Reset, Timeout
+from grader.net import Stretch
 
 #: The largest UDP payload over IPv4: 65,535 - 8 (UDP header) - 20 (IP header).
 MAX_DATAGRAM = 65507
@@ -84,6 +85,10 @@ class UdpPeer:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.sock, selectors.EVENT_READ)
         self.closed = False
+        #: As :attr:`grader.net.Conn.patience`: made when a receive's deadline passes, it says
+        #: at each look whether the server is still owed time (starved of CPU); None: a
+        #: receive ends at its deadline.
+        self.patience: Callable[[], Callable[[], bool]] | None = None
 
     @property
     def local(self) -> tuple[str, int]:
@@ -116,14 +121,21 @@ class UdpPeer:
             if not self._wait(selectors.EVENT_WRITE, deadline):
                 return Timeout(after=time.monotonic() - started)
 
-    def receive(self, *, deadline: float, cap: int = DEFAULT_CAP) -> DatagramResult:
-        """Receive one datagram before ``deadline``; ``cap`` is the largest size accepted."""
+    def receive(self, *, deadline: float, cap: int = DEFAULT_CAP,
+                patient: bool = True) -> DatagramResult:
+        """Receive one datagram before ``deadline``; ``cap`` is the largest size accepted.
+        Past the deadline the wait goes on while :attr:`patience` says the server is owed
+        time (unless ``patient`` is False: a look at what is already queued)."""
         started = time.monotonic()
+        stretch = Stretch(self.patience if patient else None)
         while True:
             try:
                 data, _, flags, source = self.sock.recvmsg(cap)
             except BlockingIOError:
                 if not self._wait(selectors.EVENT_READ, deadline):
+                    if (later := stretch.further()) is not None:
+                        deadline = later
+                        continue
                     return self._end(Timeout(after=time.monotonic() - started), started)
                 continue
             except OSError as exc:
@@ -139,7 +151,7 @@ class UdpPeer:
     def drain(self, *, cap: int = DEFAULT_CAP) -> list[DatagramResult]:
         """Every whole datagram already queued on the socket, without waiting."""
         out = []
-        while (result := self.receive(deadline=0.0, cap=cap)).complete or isinstance(
+        while (result := self.receive(deadline=0.0, cap=cap, patient=False)).complete or isinstance(
                 result.end, Overflow):
             out.append(result)
         return out

@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -144,3 +144,57 @@ def test_a_paced_send_waits_on_pace_between_pieces_until_it_gives_up(
     while len(got) < 6:
         got += peer.recv(16)
     assert got == b"abcdef"
+
+
+def _patience(answers: list[bool], *, then: Callable[[], object] | None = None
+              ) -> tuple[list[str], Callable[[], Callable[[], bool]]]:
+    """A Conn.patience that answers ``answers`` in turn (the peer owed time or not), calling
+    ``then`` just before its last answer; the calls are recorded."""
+    calls: list[str] = []
+
+    def made() -> Callable[[], bool]:
+        calls.append("made")
+
+        def owed() -> bool:
+            calls.append("asked")
+            if len(calls) == len(answers) + 1 and then is not None:
+                then()
+            return answers[len(calls) - 2]
+        return owed
+    return calls, made
+
+
+def test_a_reads_deadline_is_stretched_only_while_the_peer_is_owed_time(
+        pair: tuple[net.Conn, socket.socket]) -> None:
+    """Conn.patience is asked when a read's deadline passes, then at each PATIENCE_STEP: the
+    read goes on while the peer is owed time and ends (Timeout) once it is not; a read with
+    no patience, and an observation window (read_for), end at their deadline."""
+    conn, _peer = pair
+    assert isinstance(conn.read_some(deadline=soon(0.01)).end, Timeout)  # none set: no stretch
+    calls, made = _patience([True, True, False])
+    conn.patience = made
+    started = time.monotonic()
+    result = conn.read_some(deadline=soon(0.01))
+    assert isinstance(result.end, Timeout) and calls == ["made", "asked", "asked", "asked"]
+    # two steps owed, then one more step for bytes on their way after the peer was seen at rest
+    assert time.monotonic() - started >= 3 * net.PATIENCE_STEP
+    calls.clear()
+    assert isinstance(conn.read_for(0.01).end, Timeout) and calls == []
+    # not owed at the first look: the deadline holds, no extra step
+    calls, made = _patience([False])
+    conn.patience = made
+    started = time.monotonic()
+    assert isinstance(conn.read_some(deadline=soon(0.01)).end, Timeout) and calls == ["made", "asked"]
+    assert time.monotonic() - started < net.PATIENCE_STEP + 0.5
+
+
+def test_bytes_sent_just_before_the_peer_is_seen_at_rest_are_read(
+        pair: tuple[net.Conn, socket.socket]) -> None:
+    """A peer that sends its reply and blocks between the read's last wait and the look that
+    finds it at rest: the read takes one step more and gets the reply (seen in a Docker
+    test under load before that step was there)."""
+    conn, peer = pair
+    _, made = _patience([True, False], then=lambda: peer.sendall(b"late reply"))
+    conn.patience = made
+    result = conn.read_some(deadline=soon(0.01))
+    assert result.complete and result.data == b"late reply", result

@@ -77,7 +77,9 @@ DATAGRAM: SharedProbes[DatagramLab] = SharedProbes(default_depends=lambda lab: (
 
 def peer(ctx: ProbeContext, *, connected: bool = True, rcvbuf: int | None = None) -> UdpPeer:
     """A new UDP peer aimed at the server under test (close it with ``with``)."""
-    return UdpPeer(ctx.address, connected=connected, rcvbuf=rcvbuf, opener=ctx.opener)
+    made = UdpPeer(ctx.address, connected=connected, rcvbuf=rcvbuf, opener=ctx.opener)
+    made.patience = ctx.owed_time  # a reply's deadline is judged on a server that had the CPU
+    return made
 
 
 def judge_reply(

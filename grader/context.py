@@ -535,8 +535,8 @@ class ProbeContext:
         def owed() -> bool:
             if not watch.look().owed:
                 if waiting:
-                    self.log(f"the program got on {time.monotonic() - began:.2f} s after the "
-                             f"deadline: {describe_state(self._program_pids())}")
+                    self.log(f"{time.monotonic() - began:.2f} s after the deadline the program "
+                             f"had had the CPU: {describe_state(self._program_pids())}")
                 return False
             if time.monotonic() < until:
                 if not waiting:

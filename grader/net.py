@@ -386,7 +386,8 @@ class Conn:
         send buffer full (backpressure) without ever blocking it for good.
         ``chunk`` is the write size in bytes; reads are capped at ``expect``
         bytes; ``idle`` (seconds) ends the exchange early with Timeout when
-        no byte moves in either direction for that long.  With ``half_close``
+        no byte moves in either direction for that long, and the peer has had
+        the CPU since (:attr:`patience`, as for a read).  With ``half_close``
         the grader sends FIN (``SHUT_WR``) once the whole payload is written
         (a request that the peer answers only after the half-close).  ``start``
         bytes of the payload were already sent (e.g. by :meth:`push`).
@@ -411,6 +412,7 @@ class Conn:
 
         shut = False
         held = 0.0
+        stretch: Stretch | None = None  # made when the idle time first passes without progress
         while len(self._rx) < expect and not self._eof:
             if half_close and not shut and offset >= len(payload):
                 shut = True
@@ -420,6 +422,12 @@ class Conn:
             if offset < len(payload):
                 events |= selectors.EVENT_WRITE
             ready = self._wait_mask(events, stop_at())
+            if ready is None and time.monotonic() < deadline:
+                # idle: it holds only once the peer has had the CPU (Conn.patience)
+                stretch = stretch or Stretch(self.patience)
+                if (later := stretch.further()) is not None:
+                    progress = min(deadline, later) - (idle or 0.0)
+                    continue
             if ready is None:
                 if offset < len(payload):
                     send_end = Timeout(after=time.monotonic() - started)
@@ -434,6 +442,7 @@ class Conn:
                     offset += self._send(view[offset : offset + chunk])
                     wrote = True
                     progress = time.monotonic()
+                    stretch = None
                     if offset == len(payload):
                         send_end = Done()
                 except BlockingIOError:
@@ -453,6 +462,7 @@ class Conn:
                         sent=offset, send_end=send_end, read=self._drain(reset_or_raise(exc), started)
                     )
                 progress = time.monotonic()
+                stretch = None
                 if data:
                     self._rx += data
                 else:

@@ -198,3 +198,16 @@ def test_bytes_sent_just_before_the_peer_is_seen_at_rest_are_read(
     conn.patience = made
     result = conn.read_some(deadline=soon(0.01))
     assert result.complete and result.data == b"late reply", result
+
+
+def test_an_exchanges_idle_time_is_stretched_like_a_reads_deadline(
+        pair: tuple[net.Conn, socket.socket]) -> None:
+    """Conn.exchange's ``idle`` ends it only once the peer has had the CPU, as a read's
+    deadline does: the echo sent just before the peer is seen at rest is read."""
+    conn, peer = pair
+    assert isinstance(conn.exchange(b"", expect=4, deadline=soon(), idle=0.01).read.end, Timeout)
+    calls, made = _patience([True, True, False], then=lambda: peer.sendall(b"echo"))
+    conn.patience = made
+    result = conn.exchange(b"", expect=4, deadline=soon(), idle=0.01)
+    assert result.read.complete and result.read.data == b"echo", result
+    assert calls == ["made", "asked", "asked", "asked"]

@@ -13,6 +13,12 @@ and writes can run interleaved (:meth:`Conn.exchange`) so a large transfer
 never deadlocks a correct echo server whose send buffer fills up.
 
 Bytes received beyond what an operation asked for are kept for the next read.
+
+A deadline judges the peer only once it has had the CPU to meet it: a
+connection may carry a ``patience`` (the probe context sets it, as it alone
+knows the peer's process), and past a read's deadline, or an exchange's idle
+time, the wait goes on in :data:`PATIENCE_STEP` steps while it says the peer is
+still owed time (:class:`Stretch`; bounded by the patience itself).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 from grader.probes import common
-from grader.probes.common import _PRINTABLE, keystream, printable
+from grader.probes.common import _PRINTABLE, binary, keystream, printable
 
 
 def test_the_same_seed_gives_the_same_bytes_and_leaves_the_generator_alike() -> None:
@@ -56,3 +56,19 @@ def test_a_big_payload_made_again_from_the_same_seed_is_the_kept_one_and_draws_a
     for _ in range(common.KEEP_AT_MOST // size + 2):
         printable(rng, size)
     assert sum(len(kept) for kept in common._kept.values()) <= common.KEEP_AT_MOST
+
+
+def test_a_big_binary_payload_is_the_keystream_kept_apart_from_the_printable_one() -> None:
+    """binary() gives keystream()'s bytes (every byte value), kept as printable()'s are but
+    apart from them: the same seed gives the printable and the binary payload of one size,
+    each its own, and the generator is left where keystream() leaves it."""
+    size = common.KEEP_FROM
+    one, two, fresh = random.Random(21), random.Random(21), random.Random(21)
+    first = binary(one, size)
+    assert binary(two, size) is first
+    assert keystream(fresh, size) == first and len(set(first)) == 256
+    assert one.random() == two.random() == fresh.random()
+    text_one = printable(random.Random(21), size)
+    assert text_one != first and set(text_one) <= set(_PRINTABLE)
+    small = binary(random.Random(22), 1000)
+    assert small == keystream(random.Random(22), 1000)

@@ -61,12 +61,35 @@ def _keystream(key: bytes, size: int) -> bytes:
     return stream
 
 
-#: Printable payloads of at least this many bytes are kept for reuse (:func:`printable`).
+#: Payloads of at least this many bytes are kept for reuse (:func:`printable`, :func:`binary`).
 KEEP_FROM = 1024 * 1024
-#: Bytes of printable payloads kept at most; the least recently used go first.
+#: Bytes of payloads kept at most; the least recently used go first.
 KEEP_AT_MOST = 64 * 1024 * 1024
-_kept: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
+_kept: OrderedDict[tuple[bytes, int, bool], bytes] = OrderedDict()
 _kept_lock = threading.Lock()
+
+
+def _kept_payload(rng: random.Random, size: int, *, as_text: bool) -> bytes:
+    """:func:`keystream`'s bytes (translated to printable text when ``as_text``), kept when
+    big (:data:`KEEP_FROM`) by the key drawn from ``rng``, the size and the kind."""
+    if size < KEEP_FROM:
+        made = keystream(rng, size)
+        return made.translate(_TO_PRINTABLE) if as_text else made
+    key = (rng.randbytes(32), size, as_text)  # what keystream() draws
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    made = _keystream(key[0], size)
+    if as_text:
+        made = made.translate(_TO_PRINTABLE)
+    with _kept_lock:
+        _kept[key] = made
+        total = sum(len(kept) for kept in _kept.values())
+        while total > KEEP_AT_MOST and len(_kept) > 1:
+            total -= len(_kept.popitem(last=False)[1])
+    return made
 
 
 def printable(rng: random.Random, size: int) -> bytes:
@@ -83,21 +106,14 @@ def printable(rng: random.Random, size: int) -> bytes:
     (a 16 MiB one costs about 40 ms of CPU, most of it the first touch of its pages); ``rng``
     draws the same 32 bytes either way, so what follows is unchanged.
     """
-    if size < KEEP_FROM:
-        return keystream(rng, size).translate(_TO_PRINTABLE)
-    key = (rng.randbytes(32), size)  # what keystream() draws
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None:
-            _kept.move_to_end(key)
-            return found
-    made = _keystream(*key).translate(_TO_PRINTABLE)
-    with _kept_lock:
-        _kept[key] = made
-        total = sum(len(kept) for kept in _kept.values())
-        while total > KEEP_AT_MOST and len(_kept) > 1:
-            total -= len(_kept.popitem(last=False)[1])
-    return made
+    return _kept_payload(rng, size, as_text=True)
+
+
+def binary(rng: random.Random, size: int) -> bytes:
+    """``size`` seeded random bytes of every value (:func:`keystream`): the content of a
+    binary file or body, whose bytes are the probe's subject.  Big ones are kept as
+    :func:`printable`'s are, and ``rng`` draws 32 bytes whatever ``size`` is."""
+    return _kept_payload(rng, size, as_text=False)
 
 
 #: What :func:`text` is made of: letters, digits, space and ``,.-``.

@@ -31,7 +31,7 @@ from grader.context import ProbeContext
 from grader.events import Closed, Done, Event, Reset, Timeout
 from grader.net import Conn, ReadResult
 from grader.probes import generic
-from grader.probes.common import file_digest, printable, register_startup, wait_for
+from grader.probes.common import binary, file_digest, printable, register_startup, wait_for
 from grader.probes.queues import Pacer
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
@@ -221,7 +221,7 @@ def binary_file(ctx: ProbeContext) -> None:
     """
     size = ctx.param_int("bytes")
     with ctx.connect() as conn:
-        upload_ok(ctx, conn, "random.bin", ctx.rng.randbytes(size), what="binary file",
+        upload_ok(ctx, conn, "random.bin", binary(ctx.rng, size), what="binary file",
                   wait=max(ctx.reply_timeout, 30.0))
 
 

@@ -42,7 +42,7 @@ from grader.context import ProbeContext
 from grader.events import Closed
 from grader.net import Conn, reset_or_raise
 from grader.probes import generic, queues
-from grader.probes.common import file_digest, register_startup, wait_for
+from grader.probes.common import binary, file_digest, register_startup, wait_for
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, excerpt
 
@@ -707,7 +707,7 @@ def retr(ctx: ProbeContext) -> None:
     Source: docs/labs.md §13 ("RETR"); RFC 959 §4.1.3 (RETR).
     """
     name = _name(ctx, "payload.bin")
-    content = make_file(folder(ctx) / name, ctx.rng.randbytes(ctx.param_int("bytes")))
+    content = make_file(folder(ctx) / name, binary(ctx.rng, ctx.param_int("bytes")))
     with session(ctx) as client:
         expect(client, "TYPE I", ("200",), what="TYPE I", hint="see session/type-i")
         with guard(client, f"RETR of a {len(content)}-byte file"):
@@ -736,7 +736,7 @@ def stor(ctx: ProbeContext) -> None:
     """
     root = folder(ctx)
     name = _name(ctx, "upload.bin")
-    content = ctx.rng.randbytes(ctx.param_int("bytes"))
+    content = binary(ctx.rng, ctx.param_int("bytes"))
     inner = _name(ctx, "inbox")
     make_dir(root / inner)
     note = (_name(ctx, "note.txt"), b"stored in a folder\n" * 20)
@@ -986,7 +986,7 @@ def reset_mid_transfer(ctx: ProbeContext) -> None:
     """
     root = folder(ctx)
     name = _name(ctx, "big.bin")
-    make_file(root / name, ctx.rng.randbytes(ctx.param_int("bytes")))
+    make_file(root / name, binary(ctx.rng, ctx.param_int("bytes")))
     small = make_file(root / _name(ctx, "small.txt"), b"still serving\n" * 40)
     with session(ctx) as client:
         expect(client, "TYPE I", ("200",), what="TYPE I", hint="see session/type-i")

@@ -29,7 +29,7 @@ from grader.context import ProbeContext
 from grader.events import Closed, Done, Reset, Timeout
 from grader.net import Conn
 from grader.probes import generic, queues
-from grader.probes.common import printable, register_startup
+from grader.probes.common import binary, printable, register_startup
 from grader.probes.http_client import Exchange, Rejected, Response
 from grader.probes.registry import REGISTRY, Param
 from grader.verdict import Evidence, ProbeError, ProbeFailed, Tier, excerpt
@@ -214,7 +214,7 @@ def binary_file(ctx: ProbeContext) -> None:
 
     Source: docs/labs.md §11 ("exactly the file's bytes").
     """
-    content = ctx.rng.randbytes(ctx.param_int("bytes"))
+    content = binary(ctx.rng, ctx.param_int("bytes"))
     with ctx.connect() as conn:
         try:
             get_file(ctx, conn, unique(ctx, "image.png"), content, what="binary file")

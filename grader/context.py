@@ -530,20 +530,23 @@ class ProbeContext:
         until = min(self.deadline, began + self.reply_timeout)
         whole = until - began >= self.reply_timeout
         watch = BusyWatch(self._program_pids)
-        waiting: list[str] = []
+        last: bool | None = None  # what the last look found: owed time or not (None: no look)
 
         def owed() -> bool:
-            if not watch.look().owed:
-                if waiting:
-                    self.log(f"{time.monotonic() - began:.2f} s after the deadline the program "
-                             f"had had the CPU: {describe_state(self._program_pids())}")
+            nonlocal last
+            now_owed = watch.look().owed
+            if now_owed and last is None:
+                self.log(f"a read's deadline passed with the program "
+                         f"{describe_state(self._program_pids())}: it has not had the CPU since "
+                         f"(starved, or at work), so the read goes on up to "
+                         f"{until - began:.1f} s more while it stays so")
+            elif not now_owed and last:
+                self.log(f"{time.monotonic() - began:.2f} s after the deadline the program had "
+                         f"had the CPU: {describe_state(self._program_pids())}")
+            last = now_owed
+            if not now_owed:
                 return False
             if time.monotonic() < until:
-                if not waiting:
-                    waiting.append(describe_state(self._program_pids()))
-                    self.log(f"a read's deadline passed with the program {waiting[0]}: it has "
-                             f"not had the CPU since (starved, or at work), so the read goes "
-                             f"on up to {until - began:.1f} s more while it stays so")
                 return True
             if whole:
                 state = describe_state(self._program_pids())

@@ -61,14 +61,16 @@ class Stretch:
 
     ``patience`` (None: never stretched) is called when the deadline first passes; the
     function it returns is asked at each :data:`PATIENCE_STEP` after that.  Once it says
-    no after saying yes, the read gets one step more: what the peer sent just before it
-    was seen at rest may still be on its way.
+    no after saying yes, the read gets one step more and the peer one more look: what it
+    sent just before it was seen at rest may still be on its way, and one look can catch
+    a runnable thread between two steps (a page fault); owed again, the stretch goes on.
     """
 
     def __init__(self, patience: Callable[[], Callable[[], bool]] | None) -> None:
         self._patience = patience
         self._owed: Callable[[], bool] | None = None
         self._stretched = False
+        self._at_rest = False  # seen at rest once since it was last owed time
 
     def further(self) -> float | None:
         """Called when the read's deadline has passed: its new deadline (``time.monotonic()``
@@ -78,10 +80,13 @@ class Stretch:
         if self._owed is None:
             self._owed = self._patience()
         if self._owed():
-            self._stretched = True
+            self._stretched, self._at_rest = True, False
             return time.monotonic() + PATIENCE_STEP
-        self._patience = None  # asked for the last time
-        return time.monotonic() + PATIENCE_STEP if self._stretched else None
+        if self._stretched and not self._at_rest:
+            self._at_rest = True
+            return time.monotonic() + PATIENCE_STEP
+        self._patience = None  # at rest on two looks in a row, or never owed: the end
+        return None
 
 
 class ConnectFailed(Exception):
@@ -412,9 +417,10 @@ class Conn:
         offset = start
         send_end: Event = Done() if not payload else Timeout(after=0.0)
         progress = started
+        stretched_to = 0.0  # past the idle time, while the peer is owed time (Conn.patience)
 
         def stop_at() -> float:
-            return deadline if idle is None else min(deadline, progress + idle)
+            return deadline if idle is None else min(deadline, max(progress + idle, stretched_to))
 
         shut = False
         held = 0.0
@@ -432,7 +438,7 @@ class Conn:
                 # idle: it holds only once the peer has had the CPU (Conn.patience)
                 stretch = stretch or Stretch(self.patience)
                 if (later := stretch.further()) is not None:
-                    progress = min(deadline, later) - (idle or 0.0)
+                    stretched_to = later
                     continue
             if ready is None:
                 if offset < len(payload):

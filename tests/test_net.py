@@ -171,13 +171,19 @@ def test_a_reads_deadline_is_stretched_only_while_the_peer_is_owed_time(
     no patience, and an observation window (read_for), end at their deadline."""
     conn, _peer = pair
     assert isinstance(conn.read_some(deadline=soon(0.01)).end, Timeout)  # none set: no stretch
-    calls, made = _patience([True, True, False])
+    calls, made = _patience([True, True, False, False])
     conn.patience = made
     started = time.monotonic()
     result = conn.read_some(deadline=soon(0.01))
-    assert isinstance(result.end, Timeout) and calls == ["made", "asked", "asked", "asked"]
-    # two steps owed, then one more step for bytes on their way after the peer was seen at rest
+    assert isinstance(result.end, Timeout) and calls == ["made", "asked", "asked", "asked", "asked"]
+    # two steps owed, then one more step (for bytes on their way) after the peer was seen at
+    # rest, ended by a second look at rest
     assert time.monotonic() - started >= 3 * net.PATIENCE_STEP
+    # one look at rest between two owed ones (a page fault, say) does not end the stretch
+    calls, made = _patience([True, False, True, False, False])
+    conn.patience = made
+    assert isinstance(conn.read_some(deadline=soon(0.01)).end, Timeout)
+    assert calls == ["made"] + ["asked"] * 5
     calls.clear()
     assert isinstance(conn.read_for(0.01).end, Timeout) and calls == []
     # not owed at the first look: the deadline holds, no extra step

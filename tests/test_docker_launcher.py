@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from dockerkit import IMAGE, docker_image, docker_launcher, docker_leftovers  # 
 from helpers import BUGS, ROOT, TESTS, failed, grade, not_passed, unpassed_story, verdict
 
 from grader.errors import GraderError
-from grader.launch import leftovers
+from grader.launch import leftovers, sandboxnet
 from grader.launch.base import LaunchSpec, Limits, bound_endpoints, process_stats
 from grader.launch.docker import PHASES, DockerLauncher
 from grader.launch.local import LocalLauncher
@@ -358,3 +359,39 @@ def test_cleanup_removes_what_a_killed_grader_left() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "removed" in run.stdout
     assert docker_leftovers(owner) == []
+
+
+def test_cleanup_stops_a_killed_graders_last_firewall_command_before_its_chain_goes() -> None:
+    """A grader killed outright leaves its last iptables command running, and a jump that lands
+    after the sweep's listing keeps the chain (seen in CI: ``chain SOCKGRADE-...`` left).  The
+    sweep kills such a command (found by its owner in its environment) before it lists the rules."""
+    gone = subprocess.Popen(["sleep", "30"])
+    owner = leftovers.owner_id(gone.pid)
+    gone.kill()
+    gone.wait()
+    suffix = os.urandom(5).hex()
+    chain, bridge = sandboxnet.CHAIN_PREFIX + suffix, sandboxnet.BRIDGE_PREFIX + suffix
+    sandboxnet.install_chain(bridge, chain, [], owner=owner)
+    # the killed grader's last command, held before it runs: one more jump to the chain
+    jump = ["-I", "FORWARD", "1", "-i", bridge, "-m", "comment", "--comment",
+            sandboxnet.comment(owner), "-j", chain]
+    inflight = subprocess.Popen(
+        ["sh", "-c", 'kill -STOP $$; exec "$0" "$@"', shutil.which("iptables") or "iptables",
+         "-w", *jump], env={**os.environ, sandboxnet.OWNER_VAR: owner}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while psutil.Process(inflight.pid).status() != psutil.STATUS_STOPPED:
+            assert time.monotonic() < deadline, "the held command never stopped"
+            time.sleep(0.01)  # polls the real condition: the shell has stopped itself
+        assert sandboxnet.chain_owners().get(chain) == owner
+        removed, problems = sandboxnet.remove_stale_chains(keep=set())
+        assert problems == [] and removed >= 1
+        # the sweep killed it (and, its parent being this test, reaped it), so it never ran
+        assert not psutil.pid_exists(inflight.pid)
+        rules = sandboxnet.iptables("-S").stdout
+        assert chain not in sandboxnet.chain_owners() and chain not in rules, rules
+    finally:
+        if inflight.poll() is None:
+            inflight.kill()
+            inflight.wait()
+        sandboxnet.remove_chain(bridge, chain, owner=owner)

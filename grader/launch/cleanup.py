@@ -7,7 +7,8 @@ loss) cannot remove them, so every new Docker launcher first sweeps the
 resources whose owner process is gone, and ``sockgrade cleanup`` does the
 same on demand (``--all``: also those of runs still alive).  The sweep also
 removes iptables chains (``SOCKGRADE-<hex>``) whose network is gone
-(:mod:`grader.launch.sandboxnet`) and staging folders
+(:mod:`grader.launch.sandboxnet`; the iptables command a killed grader left
+running is killed first, so that no rule of it lands after the sweep) and staging folders
 (``<temp>/sockgrade-docker-<pid>-*``) of dead processes.
 """
 

@@ -53,6 +53,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from grader.errors import GraderError
 from grader.launch.leftovers import BRIDGE_LABEL, OWNER_LABEL, owner_alive
 
@@ -68,6 +70,16 @@ BRIDGE_PREFIX = "sg"
 COMMENT = "sockgrade"
 #: Subnets tried before giving up (each failure is an overlap with something else).
 ATTEMPTS = 64
+
+#: Environment variable naming the owner (:func:`~grader.launch.leftovers.owner_id`) on every
+#: iptables command run for a chain, so that a sweep can find the commands a killed grader left
+#: running (:func:`stop_orphaned_commands`).
+OWNER_VAR = "SOCKGRADE_FIREWALL_OWNER"
+#: Seconds a sweep waits for a killed grader's iptables commands to end once it has killed them.
+ORPHAN_WAIT = 5.0
+#: Times a sweep lists the rules again and retries a chain that would not go (a rule that
+#: landed after the listing, or a transaction of another process's in the way).
+SWEEP_PASSES = 3
 
 _IPTABLES_LOCK = threading.Lock()
 
@@ -86,11 +98,17 @@ def _iptables_path() -> str:
                         "and no iptables command was found")
 
 
-def iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``iptables -w ARGS`` (filter table); FirewallError when ``check`` and it fails."""
+def iptables(*args: str, check: bool = True,
+             owner: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``iptables -w ARGS`` (filter table); FirewallError when ``check`` and it fails.
+
+    ``owner`` (a command that changes an owner's chain) goes into the command's environment
+    as :data:`OWNER_VAR`.
+    """
+    env = None if owner is None else {**os.environ, OWNER_VAR: owner}
     with _IPTABLES_LOCK:
         done = subprocess.run([_iptables_path(), "-w", *args], capture_output=True, text=True,
-                              check=False)
+                              check=False, env=env)
     if check and done.returncode != 0:
         message = done.stderr.strip().splitlines()
         detail = next((m for m in message if "Warning" not in m), "failed")
@@ -120,19 +138,21 @@ def install_chain(bridge: str, chain: str, allow: Sequence[tuple[str, int]], *,
     Every jump, and the chain's first rule, carry :func:`comment` ``(owner)``.
     """
     note = comment(owner)
-    iptables("-N", chain)
+    iptables("-N", chain, owner=owner)
     try:
         iptables("-A", chain, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED",
-                 "-m", "comment", "--comment", note, "-j", "ACCEPT")
+                 "-m", "comment", "--comment", note, "-j", "ACCEPT", owner=owner)
         for host, port in allow:
             for proto in ("tcp", "udp"):
                 iptables("-A", chain, "-d", host, "-p", proto, "--dport", str(port),
-                         "-j", "ACCEPT")
-        iptables("-A", chain, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset")
-        iptables("-A", chain, "-j", "REJECT", "--reject-with", "icmp-port-unreachable")
+                         "-j", "ACCEPT", owner=owner)
+        iptables("-A", chain, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset",
+                 owner=owner)
+        iptables("-A", chain, "-j", "REJECT", "--reject-with", "icmp-port-unreachable",
+                 owner=owner)
         for hook in ("INPUT", "FORWARD"):
             spec = _jump(hook, bridge, chain, note)
-            iptables("-I", spec[0], "1", *spec[1:])
+            iptables("-I", spec[0], "1", *spec[1:], owner=owner)
     except GraderError:
         remove_chain(bridge, chain, owner=owner)
         raise
@@ -142,10 +162,10 @@ def remove_chain(bridge: str, chain: str, *, owner: str) -> None:
     """Delete the jumps to ``chain`` and the chain itself; missing pieces are fine."""
     for hook in ("INPUT", "FORWARD"):
         while iptables("-D", *_jump(hook, bridge, chain, comment(owner)),
-                       check=False).returncode == 0:
+                       check=False, owner=owner).returncode == 0:
             pass
-    iptables("-F", chain, check=False)
-    iptables("-X", chain, check=False)
+    iptables("-F", chain, check=False, owner=owner)
+    iptables("-X", chain, check=False, owner=owner)
 
 
 def chain_owners() -> dict[str, str | None]:
@@ -171,25 +191,65 @@ def remove_stale_chains(*, keep: set[str], everything: bool = False) -> tuple[in
     A chain stays when its bridge is in ``keep`` (a live network) or its
     owner process is alive, unless ``everything``.  Returns (chains removed,
     problems).  Without iptables permission there is nothing this process
-    could have installed: (0, [reason]).
+    could have installed: (0, [reason]).  Before the first removal the iptables
+    commands that dead owners left running are killed
+    (:func:`stop_orphaned_commands`) and the rules listed again; a chain that
+    still will not go is retried on a fresh listing, :data:`SWEEP_PASSES` in all.
     """
-    try:
-        listing = [shlex.split(line) for line in iptables("-S").stdout.splitlines()]
-        owners = chain_owners()
-    except GraderError as exc:
-        return 0, [str(exc)]
-    removed = 0
-    for chain, owner in owners.items():
+    def stale(chain: str, owner: str | None) -> bool:
         bridge = BRIDGE_PREFIX + chain[len(CHAIN_PREFIX):]
-        if not everything and (bridge in keep or (owner is not None and owner_alive(owner))):
-            continue
-        for words in listing:
-            if words[:1] == ["-A"] and words[-2:] == ["-j", chain]:
-                iptables("-D", *words[1:], check=False)
-        iptables("-F", chain, check=False)
-        if iptables("-X", chain, check=False).returncode == 0:
-            removed += 1
+        return everything or not (bridge in keep or (owner is not None and owner_alive(owner)))
+
+    removed = 0
+    stopped = False
+    for _ in range(SWEEP_PASSES):
+        try:
+            listing = [shlex.split(line) for line in iptables("-S").stdout.splitlines()]
+            chains = [chain for chain, owner in chain_owners().items() if stale(chain, owner)]
+        except GraderError as exc:
+            return removed, [str(exc)]
+        if chains and not stopped:
+            # a grader killed mid-command leaves that command running; stopped first, so that
+            # no rule of it lands after this listing (the listing is taken again)
+            stopped = True
+            if stop_orphaned_commands(everything=everything):
+                continue
+        left = []
+        for chain in chains:
+            for words in listing:
+                if words[:1] == ["-A"] and words[-2:] == ["-j", chain]:
+                    iptables("-D", *words[1:], check=False)
+            iptables("-F", chain, check=False)
+            if iptables("-X", chain, check=False).returncode == 0:
+                removed += 1
+            else:
+                left.append(chain)
+        if not left:
+            break
     return removed, []
+
+
+def stop_orphaned_commands(*, everything: bool = False, wait: float = ORPHAN_WAIT) -> int:
+    """Kill the iptables commands still running for a dead owner (all owners with
+    ``everything``), found by :data:`OWNER_VAR` in their environment, and wait up to
+    ``wait`` seconds for them to end.  Returns how many were killed.
+
+    A grader killed outright leaves its last iptables command running, and that command
+    may add a rule or a jump after a sweep has listed the rules, so the chain would stay.
+    Killing an iptables command is safe: it commits its change whole or not at all.  Only
+    processes this one may read the environment of are seen (root sees all).
+    """
+    killed = []
+    for proc in psutil.process_iter():
+        try:
+            owner = proc.environ().get(OWNER_VAR)
+            if owner is not None and (everything or not owner_alive(owner)):
+                proc.kill()
+                killed.append(proc)
+        except psutil.Error:
+            continue
+    psutil.wait_procs(killed, timeout=wait)
+    return len(killed)
 
 
 def _host_networks() -> list[ipaddress.IPv4Network]:

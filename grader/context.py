@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader import net, tls
 from grader.launch.base import (
+    PROGRAM_SPENT_CPU,
     SPENT_CPU,
     BusyWatch,
     Launcher,
@@ -515,8 +516,9 @@ class ProbeContext:
         """Made when a read's deadline passes (:attr:`grader.net.Conn.patience`): a function
         that says, at each look, whether the programs (the server under test, the clients
         this probe started) still owe the read a chance: a thread of theirs runnable that has
-        not yet had :data:`grader.launch.base.SPENT_CPU` CPU seconds since the deadline
-        (:meth:`grader.launch.base.BusyWatch.owed`).
+        not yet had :data:`grader.launch.base.SPENT_CPU` CPU seconds since the deadline, while
+        their threads together have not had :data:`grader.launch.base.PROGRAM_SPENT_CPU`
+        (:attr:`grader.launch.base.BusyLook.starved`).
 
         A deadline judges a program that had the CPU to meet it: one blocked waiting for an
         event has had its chance, and so has a busy loop that spent its tenth of a CPU
@@ -534,7 +536,8 @@ class ProbeContext:
 
         def owed() -> bool:
             nonlocal last
-            now_owed = watch.look().owed
+            look = watch.look()
+            now_owed = look.starved
             if now_owed and last is None:
                 self.log(f"a read's deadline passed with the program "
                          f"{describe_state(self._program_pids())}: it has not had the CPU since "
@@ -542,7 +545,8 @@ class ProbeContext:
                          f"{until - began:.1f} s more while it stays so")
             elif not now_owed and last:
                 self.log(f"{time.monotonic() - began:.2f} s after the deadline the program had "
-                         f"had the CPU: {describe_state(self._program_pids())}")
+                         f"had the CPU ({look.spent:.2f} CPU s since): "
+                         f"{describe_state(self._program_pids())}")
             last = now_owed
             if not now_owed:
                 return False
@@ -552,7 +556,8 @@ class ProbeContext:
                 state = describe_state(self._program_pids())
                 raise ProbeError(
                     f"the program was still runnable {until - began:.1f} s after a read's "
-                    f"deadline without having had {SPENT_CPU:g} CPU s ({state}): starved of "
+                    f"deadline without having had {SPENT_CPU:g} CPU s a thread or "
+                    f"{PROGRAM_SPENT_CPU:g} CPU s in all ({state}): starved of "
                     f"CPU, the machine is too loaded to grade it; grade it again on a quieter "
                     f"machine")
             return False

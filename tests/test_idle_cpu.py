@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TESTS, grade, unpassed_story, verdict
 
 from grader.launch.base import (
     BLOCKED_FOR,
+    PROGRAM_SPENT_CPU,
     SPENT_CPU,
     STARVED_CPU,
     BusyWatch,
@@ -43,7 +45,7 @@ from grader.launch.local import LocalLauncher
 from grader.launch.quiet import blocked
 from grader.probes.common import wait_for
 from grader.probes.generic import measure_idle_cpu
-from grader.verdict import ProbeFailed
+from grader.verdict import Outcome, ProbeFailed
 
 
 class _Context:
@@ -239,3 +241,43 @@ def test_a_thread_working_on_what_it_was_given_is_waited_for_until_it_blocks() -
                             else None, deadline=time.monotonic() + 30)
     finally:
         program.stop()
+
+
+
+#: A program of many processes, each spinning: none has a tenth of a CPU second soon.
+_MANY_SPINNERS = ("import os\nfor _ in range(24):\n    if os.fork() == 0:\n        while True: pass\n"
+                  "print('ready', flush=True)\nwhile True: pass")
+
+
+def test_a_program_of_many_spinners_is_not_starved_once_it_had_half_a_cpu_second() -> None:
+    """BusyLook.starved: however many of a program's threads are each still owed time (25
+    spinning processes, each with a sliver of the cores), once their CPU since the watch
+    began adds up to PROGRAM_SPENT_CPU the program had the CPU, and a read's deadline holds."""
+    launcher = LocalLauncher(own_network=False)
+    program = launcher.start(LaunchSpec(argv=(sys.executable, "-c", _MANY_SPINNERS), cwd=Path.cwd()))
+    try:
+        assert wait_for(lambda: True if b"ready" in program.output().stdout else None,
+                        deadline=time.monotonic() + 30)
+        watch = BusyWatch(program.pids)
+        first = watch.look()
+        assert len(program.pids()) == 25 and first.owed and first.starved, first
+        look = wait_for(lambda: (lambda seen: seen if seen.spent >= PROGRAM_SPENT_CPU else None)(
+            watch.look()), deadline=time.monotonic() + 60)
+        assert look is not None and not look.starved, look
+        # no spinner alone has had SPENT_CPU yet (25 share the cores): the rule per thread
+        # would still wait on them
+        assert look.owed, look
+    finally:
+        program.stop()
+
+
+def test_a_server_whose_48_processes_spin_on_a_message_fails_the_echo_not_for_want_of_cpu() -> None:
+    """At the reply deadline each of the server's 48 spinning children is runnable with little
+    CPU of its own, but together they had the CPU: the echo is failed (its fault), and
+    not an error for a starved program (as it was while each child had to spend a tenth of a
+    CPU second first: 48 on two cores take 2.4 s, past the extra reply timeout)."""
+    result = grade("tcp-echo-server", TESTS / "programs" / "forks_spinners_on_message_server.py",
+                   select=("startup/*", "echo/one-message"))
+    echo = verdict(result, "echo/one-message")
+    assert echo.outcome is Outcome.FAILED, unpassed_story(result)
+    assert any("had had the CPU" in line for line in echo.transcript), echo.transcript

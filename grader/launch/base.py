@@ -423,6 +423,12 @@ class StarvedWatch:
 #: CPU (a Python server that crashes on it exits in about 20); a thread that had this much and
 #: still does not block is busy with work of its own.
 SPENT_CPU = 0.1
+#: CPU seconds a program's threads may use together while the grader waits on it and the
+#: program still count as starved of CPU (:attr:`BusyLook.starved`).  However many of its
+#: threads are each still owed time, a program that had this much had the CPU and spent it
+#: on work of its own: a fork bomb's sixty processes, each new and each spinning, would
+#: otherwise be owed time until every one of them had spent its tenth of a second.
+PROGRAM_SPENT_CPU = 0.5
 
 
 @dataclass(frozen=True)
@@ -432,12 +438,22 @@ class BusyLook:
     ``waiting``: it has a live thread and every live one is blocked waiting for an event
     (:func:`waiting`); ``at_rest``: every live thread is blocked or a busy loop (it may be
     one, and has spent :data:`SPENT_CPU` since the watch began); ``owed``: some thread that
-    is not a busy loop is runnable (running or waiting for a CPU): it has work to do.
+    is not a busy loop is runnable (running or waiting for a CPU): it has work to do;
+    ``spent``: the CPU seconds its threads have used together since the watch began (each
+    from the first look that saw it; threads that ended count what they had used by the
+    last look).
     """
 
     waiting: bool
     at_rest: bool
     owed: bool
+    spent: float = 0.0
+
+    @property
+    def starved(self) -> bool:
+        """Owed time, and the program as a whole has not had :data:`PROGRAM_SPENT_CPU` since
+        the watch began: the machine, not the program, kept the work from being done."""
+        return self.owed and self.spent < PROGRAM_SPENT_CPU
 
 
 class BusyWatch:
@@ -461,6 +477,7 @@ class BusyWatch:
         self._pids = pids
         self._loops = loops
         self._first: dict[str, int] = {}
+        self._last: dict[str, int] = {}
 
     def look(self, pids: Sequence[int] | None = None) -> BusyLook:
         """The program's threads now (:class:`BusyLook`), of ``pids`` when given (the
@@ -470,11 +487,15 @@ class BusyWatch:
             pids = self._pids() if callable(self._pids) else self._pids
         spent = SPENT_CPU * _CLOCK_TICKS
         live = blocked = rested = owed = 0
+        first, last = self._first, self._last
         for tid, state, ticks in _thread_stats(pids):
+            if ticks < first.get(tid, ticks):  # a new thread under an ended one's id
+                first[tid] = ticks
+            last[tid] = ticks
             if state in (b"Z", b"X"):
                 continue
             live += 1
-            loop = (ticks - self._first.setdefault(tid, ticks) >= spent
+            loop = (ticks - first.setdefault(tid, ticks) >= spent
                     and (self._loops is None or tid in self._loops))
             if state == b"S":
                 blocked += 1
@@ -483,8 +504,9 @@ class BusyWatch:
                 rested += 1
             elif state == b"R":
                 owed += 1
+        used = sum(ticks - first.get(tid, ticks) for tid, ticks in last.items())
         return BusyLook(waiting=live > 0 and blocked == live, at_rest=live > 0 and rested == live,
-                        owed=owed > 0)
+                        owed=owed > 0, spent=used / _CLOCK_TICKS)
 
     def owed(self) -> bool:
         """True when a thread has work to do and has not had the CPU for it

@@ -249,7 +249,7 @@ _MANY_SPINNERS = ("import os\nfor _ in range(24):\n    if os.fork() == 0:\n     
                   "print('ready', flush=True)\nwhile True: pass")
 
 
-def test_a_program_of_many_spinners_is_not_starved_once_it_had_half_a_cpu_second() -> None:
+def test_a_program_of_many_spinners_is_not_starved_once_it_had_a_quarter_cpu_second() -> None:
     """BusyLook.starved: however many of a program's threads are each still owed time (25
     spinning processes, each with a sliver of the cores), once their CPU since the watch
     began adds up to PROGRAM_SPENT_CPU the program had the CPU, and a read's deadline holds."""
@@ -273,8 +273,8 @@ def test_a_program_of_many_spinners_is_not_starved_once_it_had_half_a_cpu_second
 
 def test_a_server_whose_48_processes_spin_on_a_message_fails_the_echo_not_for_want_of_cpu() -> None:
     """At the reply deadline each of the server's 48 spinning children is runnable with little
-    CPU of its own, but together they had the CPU: the echo is failed (its fault), and
-    not an error for a starved program (as it was while each child had to spend a tenth of a
+    CPU of its own, but together they had the CPU (PROGRAM_SPENT_CPU): the echo is failed
+    (its fault), and not an error for a starved program (as it was while each child had to spend a tenth of a
     CPU second first: 48 on two cores take 2.4 s, past the extra reply timeout)."""
     result = grade("tcp-echo-server", TESTS / "programs" / "forks_spinners_on_message_server.py",
                    select=("startup/*", "echo/one-message"))

@@ -168,9 +168,16 @@ def remove_chain(bridge: str, chain: str, *, owner: str) -> None:
     iptables("-X", chain, check=False, owner=owner)
 
 
-def chain_owners() -> dict[str, str | None]:
-    """Every ``SOCKGRADE-*`` chain of the filter table and the owner in its rules' comment."""
-    listing = [shlex.split(line) for line in iptables("-S").stdout.splitlines()]
+def _rules() -> list[list[str]]:
+    """The filter table's rules, ``iptables -S``, each split into its words."""
+    return [shlex.split(line) for line in iptables("-S").stdout.splitlines()]
+
+
+def chain_owners(listing: list[list[str]] | None = None) -> dict[str, str | None]:
+    """Every ``SOCKGRADE-*`` chain of the filter table and the owner in its rules' comment;
+    ``listing``: the rules already listed (:func:`_rules`), else they are listed now."""
+    if listing is None:
+        listing = _rules()
     owners: dict[str, str | None] = {
         words[1]: None for words in listing
         if len(words) >= 2 and words[0] == "-N" and words[1].startswith(CHAIN_PREFIX)}
@@ -204,8 +211,9 @@ def remove_stale_chains(*, keep: set[str], everything: bool = False) -> tuple[in
     stopped = False
     for _ in range(SWEEP_PASSES):
         try:
-            listing = [shlex.split(line) for line in iptables("-S").stdout.splitlines()]
-            chains = [chain for chain, owner in chain_owners().items() if stale(chain, owner)]
+            listing = _rules()
+            chains = [chain for chain, owner in chain_owners(listing).items()
+                      if stale(chain, owner)]
         except GraderError as exc:
             return removed, [str(exc)]
         if chains and not stopped:

@@ -395,3 +395,22 @@ def test_cleanup_stops_a_killed_graders_last_firewall_command_before_its_chain_g
             inflight.kill()
             inflight.wait()
         sandboxnet.remove_chain(bridge, chain, owner=owner)
+
+
+def test_a_sweep_leaves_a_chain_being_installed_while_its_bridge_exists() -> None:
+    """A chain no rule of which names its owner yet is one a grader is installing (its network,
+    and so its bridge, made first) unless its bridge is gone.  A sweep that listed the networks
+    just before that network was made once removed it under the grader (CI: "iptables -A
+    SOCKGRADE-...: No chain/target/match by that name", an error row)."""
+    suffix = os.urandom(5).hex()
+    chain, bridge = sandboxnet.CHAIN_PREFIX + suffix, sandboxnet.BRIDGE_PREFIX + suffix
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    try:
+        sandboxnet.iptables("-N", chain)
+        assert sandboxnet.chain_owners().get(chain, "missing") is None
+        sandboxnet.remove_stale_chains(keep=set())
+        assert chain in sandboxnet.chain_owners()  # its bridge exists: being installed
+    finally:
+        subprocess.run(["ip", "link", "del", bridge], check=False)
+    sandboxnet.remove_stale_chains(keep=set())
+    assert chain not in sandboxnet.chain_owners()  # its bridge gone: a leftover, removed

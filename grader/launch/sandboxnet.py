@@ -196,7 +196,8 @@ def remove_stale_chains(*, keep: set[str], everything: bool = False) -> tuple[in
     """Remove the ``SOCKGRADE-*`` chains (and jumps to them) of dead owners.
 
     A chain stays when its bridge is in ``keep`` (a live network) or its
-    owner process is alive, unless ``everything``.  Returns (chains removed,
+    owner process is alive, or, while no rule of it names an owner yet (a
+    grader is installing it), its bridge still exists; unless ``everything``.  Returns (chains removed,
     problems).  Without iptables permission there is nothing this process
     could have installed: (0, [reason]).  Before the first removal the iptables
     commands that dead owners left running are killed
@@ -205,7 +206,15 @@ def remove_stale_chains(*, keep: set[str], everything: bool = False) -> tuple[in
     """
     def stale(chain: str, owner: str | None) -> bool:
         bridge = BRIDGE_PREFIX + chain[len(CHAIN_PREFIX):]
-        return everything or not (bridge in keep or (owner is not None and owner_alive(owner)))
+        if everything:
+            return True
+        if bridge in keep:
+            return False
+        if owner is not None:
+            return not owner_alive(owner)
+        # no rule yet names its owner: a grader is installing it now, unless its network
+        # (made first, the bridge with it) is gone; ``keep`` was listed before it may have been
+        return not Path("/sys/class/net", bridge).exists()
 
     removed = 0
     stopped = False
